@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny tokenizers and models built in seconds, never real training."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from translator.checkpoint import save_checkpoint
+from translator.config import ModelConfig
+from translator.model import Seq2Seq
+from translator.tokenizer import Tokenizer, train_tokenizer
+
+SYMBOLS = "abcdefgh"
+
+
+def symbol_sentences(count: int, seed: int, min_len: int = 2, max_len: int = 7) -> list[str]:
+    """Random space-separated symbol sequences such as ``"c a h d"``."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(SYMBOLS) for _ in range(rng.randint(min_len, max_len))) for _ in range(count)]
+
+
+@pytest.fixture(scope="session")
+def symbol_tokenizer() -> Tokenizer:
+    """A sentencepiece model whose pieces are the single symbols (plus the word-boundary mark)."""
+    return train_tokenizer(symbol_sentences(500, seed=0), vocab_size=30, model_type="bpe")
+
+
+def tiny_config(vocab_size: int, rnn_type: str = "gru", **overrides) -> ModelConfig:
+    """A model small enough to train in seconds on 2 CPU cores."""
+    settings = dict(
+        src_vocab_size=vocab_size, tgt_vocab_size=vocab_size, rnn_type=rnn_type, embedding_size=32,
+        encoder_hidden_size=32, encoder_layers=1, decoder_hidden_size=64, attention_size=32,
+        output_size=32, dropout=0.0, embedding_dropout=0.0,
+    )
+    settings.update(overrides)
+    return ModelConfig(**settings)
+
+
+def tiny_model(vocab_size: int, rnn_type: str = "gru", seed: int = 0, **overrides) -> Seq2Seq:
+    """An untrained tiny model in eval mode (random but deterministic weights)."""
+    torch.manual_seed(seed)
+    return Seq2Seq(tiny_config(vocab_size, rnn_type, **overrides)).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, symbol_tokenizer) -> Path:
+    """A checkpoint directory holding an untrained tiny model (for loading and service tests)."""
+    directory = tmp_path_factory.mktemp("models") / "xx-yy"
+    model = tiny_model(symbol_tokenizer.vocab_size)
+    save_checkpoint(directory, model, symbol_tokenizer, symbol_tokenizer,
+                    {"source_language": "xx", "target_language": "yy", "name": "tiny-xx-yy"})
+    return directory

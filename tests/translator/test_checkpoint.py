@@ -1,0 +1,117 @@
+"""Checkpoint directories: round trip, atomic replacement, clear errors for broken ones."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from tests.conftest import tiny_model
+from translator.checkpoint import CheckpointError, load_checkpoint, resolve_device, save_checkpoint
+
+
+def encode_outputs(model):
+    src, lengths = torch.tensor([[5, 6, 7, 3]]), torch.tensor([4])
+    with torch.no_grad():
+        return model(src, lengths, torch.tensor([[2, 8, 9]]))
+
+
+@pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
+def test_saved_model_loads_with_identical_outputs(tmp_path, symbol_tokenizer, rnn_type):
+    model = tiny_model(symbol_tokenizer.vocab_size, rnn_type, seed=1)
+    save_checkpoint(tmp_path / "m", model, symbol_tokenizer, symbol_tokenizer, {"source_language": "xx"})
+    loaded = load_checkpoint(tmp_path / "m")
+    assert torch.equal(encode_outputs(model), encode_outputs(loaded.model))
+    assert loaded.metadata["source_language"] == "xx"
+    assert loaded.metadata["library_version"]
+    assert loaded.source_tokenizer.encode(["a b"]) == symbol_tokenizer.encode(["a b"])
+
+
+def test_half_precision_weights_load_as_float32(tmp_path, symbol_tokenizer):
+    model = tiny_model(symbol_tokenizer.vocab_size, seed=2)
+    save_checkpoint(tmp_path / "m", model, symbol_tokenizer, symbol_tokenizer, half_precision=True)
+    loaded = load_checkpoint(tmp_path / "m").model
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    assert torch.allclose(encode_outputs(model), encode_outputs(loaded), atol=2e-2)
+    assert loaded.decoder.output_projection.weight.data_ptr() == loaded.decoder.embedding.weight.data_ptr()
+
+
+def test_saving_over_a_checkpoint_replaces_it_and_a_failed_save_keeps_the_old_one(tmp_path, symbol_tokenizer):
+    first, second = tiny_model(symbol_tokenizer.vocab_size, seed=1), tiny_model(symbol_tokenizer.vocab_size, seed=2)
+    save_checkpoint(tmp_path / "m", first, symbol_tokenizer, symbol_tokenizer)
+    save_checkpoint(tmp_path / "m", second, symbol_tokenizer, symbol_tokenizer)
+    assert torch.equal(encode_outputs(load_checkpoint(tmp_path / "m").model), encode_outputs(second))
+
+    def crash(_staging):
+        raise KeyboardInterrupt  # as if killed while writing
+
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path / "m", first, symbol_tokenizer, symbol_tokenizer, write_extra=crash)
+    assert torch.equal(encode_outputs(load_checkpoint(tmp_path / "m").model), encode_outputs(second))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no staging debris
+
+
+@pytest.fixture
+def model_copy(tmp_path, tiny_model_dir):
+    target = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, target)
+    return target
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.safetensors", "source.spm", "target.spm"])
+def test_missing_file_is_named(model_copy, name):
+    (model_copy / name).unlink()
+    with pytest.raises(CheckpointError, match=name):
+        load_checkpoint(model_copy)
+
+
+def test_missing_directory_is_named(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("model.safetensors", b"not a safetensors file", "model.safetensors is not a readable safetensors"),
+        ("config.json", b"{broken", "config.json is not valid JSON"),
+        ("source.spm", b"garbage", "source.spm is not a valid sentencepiece model"),
+    ],
+)
+def test_corrupt_file_is_named(model_copy, name, content, message):
+    (model_copy / name).write_bytes(content)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(model_copy)
+
+
+def test_incompatible_format_version_is_reported(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    config["format_version"] = 99
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="format_version 99"):
+        load_checkpoint(model_copy)
+
+
+def test_config_that_does_not_match_the_weights_is_reported(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    config["model"]["decoder_hidden_size"] = 16
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="does not match"):
+        load_checkpoint(model_copy)
+
+
+def test_invalid_config_values_are_reported(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    config["model"]["rnn_type"] = "transformer"
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="rnn_type"):
+        load_checkpoint(model_copy)
+
+
+def test_auto_device_is_cpu_without_cuda():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    with pytest.raises(ValueError, match="unknown device"):
+        resolve_device("tpu-9")

@@ -1,0 +1,49 @@
+"""Additive (Bahdanau) attention: score(s, h) = vᵀ tanh(W_q s + W_k h)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class AdditiveAttention(nn.Module):
+    """Bahdanau attention over encoder outputs.
+
+    The keys (``W_k h``) do not depend on the decoder state, so :meth:`project_keys` computes them
+    once per batch and every decoding step reuses them.
+    """
+
+    def __init__(self, query_size: int, key_size: int, attention_size: int) -> None:
+        super().__init__()
+        self.key_layer = nn.Linear(key_size, attention_size, bias=False)
+        self.query_layer = nn.Linear(query_size, attention_size, bias=True)
+        self.energy_layer = nn.Linear(attention_size, 1, bias=False)
+
+    def project_keys(self, encoder_outputs: torch.Tensor) -> torch.Tensor:
+        """(batch, src_len, key_size) -> (batch, src_len, attention_size)."""
+        return self.key_layer(encoder_outputs)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        projected_keys: torch.Tensor,
+        values: torch.Tensor,
+        src_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attend with one query per sentence.
+
+        Args:
+            query: (batch, query_size), the decoder state.
+            projected_keys: (batch, src_len, attention_size) from :meth:`project_keys`.
+            values: (batch, src_len, value_size), the encoder outputs.
+            src_mask: (batch, src_len) bool, True on real source positions.
+
+        Returns:
+            context (batch, value_size) and weights (batch, src_len); padded positions get weight 0.
+        """
+        projected_query = self.query_layer(query).unsqueeze(1)  # (batch, 1, attention)
+        energies = self.energy_layer(torch.tanh(projected_query + projected_keys)).squeeze(2)
+        energies = energies.masked_fill(~src_mask, float("-inf"))  # (batch, src_len)
+        weights = torch.softmax(energies, dim=-1)
+        context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (batch, value_size)
+        return context, weights

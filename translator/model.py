@@ -1,0 +1,78 @@
+"""The sequence-to-sequence model: encoder, additive attention, decoder.
+
+Search code talks to it through two calls only: :meth:`Seq2Seq.encode` once per batch and
+:meth:`Seq2Seq.step` once per target position, so it never knows whether a GRU or an LSTM is
+inside.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from translator.config import ModelConfig
+from translator.decoder import Decoder, DecoderState, EncoderMemory
+from translator.encoder import Encoder
+from translator.tokenizer import PAD_ID
+
+
+class Seq2Seq(nn.Module):
+    """An RNN encoder-decoder with Bahdanau attention."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(config)
+        self.decoder = Decoder(config)
+        # torch's N(0, 1) embeddings would make tied output logits ~sqrt(embedding_size) large.
+        for embedding in (self.encoder.embedding, self.decoder.embedding):
+            nn.init.normal_(embedding.weight, std=config.embedding_size**-0.5)
+            with torch.no_grad():
+                embedding.weight[PAD_ID].zero_()
+
+    def encode(
+        self, src_ids: torch.Tensor, src_lengths: torch.Tensor
+    ) -> tuple[EncoderMemory, DecoderState]:
+        """Encode a padded batch (batch, src_len) -> attention memory and initial decoder state."""
+        outputs, final = self.encoder(src_ids, src_lengths)
+        memory = EncoderMemory(
+            outputs=outputs,
+            projected_keys=self.decoder.attention.project_keys(outputs),
+            src_mask=src_ids != PAD_ID,
+        )
+        return memory, self.decoder.init_state(final)
+
+    def step(
+        self, prev_ids: torch.Tensor, state: DecoderState, memory: EncoderMemory
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
+        """Score the next piece: prev_ids (batch,) -> logits (batch, tgt_vocab), state, weights."""
+        pre_output, state, weights = self.decoder.step(self.decoder.embed(prev_ids), state, memory)
+        return self.decoder.output_projection(pre_output), state, weights
+
+    def pre_outputs(
+        self, src_ids: torch.Tensor, src_lengths: torch.Tensor, tgt_in_ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced decoder features before the output projection.
+
+        Args:
+            src_ids: (batch, src_len); src_lengths: (batch,).
+            tgt_in_ids: (batch, tgt_len) target pieces shifted right (starting with BOS).
+
+        Returns:
+            pre-outputs (batch, tgt_len, output_size) and attention (batch, tgt_len, src_len).
+        """
+        memory, state = self.encode(src_ids, src_lengths)
+        embedded = self.decoder.embed(tgt_in_ids)  # (batch, tgt_len, emb), all positions at once
+        pre_outputs, weights = [], []
+        for position in range(tgt_in_ids.size(1)):
+            pre_output, state, step_weights = self.decoder.step(embedded[:, position], state, memory)
+            pre_outputs.append(pre_output)
+            weights.append(step_weights)
+        return torch.stack(pre_outputs, dim=1), torch.stack(weights, dim=1)
+
+    def forward(
+        self, src_ids: torch.Tensor, src_lengths: torch.Tensor, tgt_in_ids: torch.Tensor
+    ) -> torch.Tensor:
+        """Teacher-forced logits (batch, tgt_len, tgt_vocab)."""
+        pre_outputs, _ = self.pre_outputs(src_ids, src_lengths, tgt_in_ids)
+        return self.decoder.output_projection(pre_outputs)

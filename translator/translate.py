@@ -1,0 +1,193 @@
+"""The ``Translator``: strings in, strings out, batched and sorted by length internally."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal, Sequence
+
+import torch
+from torch import nn
+
+from translator.checkpoint import load_checkpoint, resolve_device
+from translator.model import Seq2Seq
+from translator.search import SearchOptions, search
+from translator.tokenizer import EOS_ID, PAD_ID, Tokenizer
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class Alignment:
+    """Attention of one translation: weights[i][j] is target piece i's weight on source piece j."""
+
+    source_pieces: list[str]
+    target_pieces: list[str]
+    weights: list[list[float]]
+
+
+@dataclass
+class Candidate:
+    """One of the n-best outputs for a sentence."""
+
+    text: str
+    score: float
+
+
+@dataclass
+class Translation:
+    """The best translation of one input, with its score, n-best list and optional attention."""
+
+    text: str
+    score: float
+    n_best: list[Candidate] = field(default_factory=list)
+    alignment: Alignment | None = None
+
+
+class Translator:
+    """Translate lists of texts with a loaded model.
+
+    >>> translator = Translator.from_pretrained("models/de-en")   # doctest: +SKIP
+    >>> translator.translate(["Ein Hund läuft."], beam_size=5)     # doctest: +SKIP
+    ['A dog is running.']
+    """
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        source_tokenizer: Tokenizer,
+        target_tokenizer: Tokenizer,
+        metadata: dict[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
+        quantize: bool = False,
+    ) -> None:
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+        self.device = resolve_device(device)
+        if quantize and self.device.type != "cpu":
+            raise ValueError("int8 quantization runs on the CPU only; use device='cpu'")
+        if quantize and dtype != "float32":
+            raise ValueError("int8 quantization needs dtype='float32'")
+        model = model.to(self.device, DTYPES[dtype]).eval()
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {nn.Linear, nn.GRU, nn.LSTM}, dtype=torch.qint8
+            )
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.metadata = metadata or {}
+        self.dtype = dtype
+        self.quantized = quantize
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        device: str | torch.device = "auto",
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
+        quantize: bool = False,
+    ) -> "Translator":
+        """Load a checkpoint directory; ``device="auto"`` picks CUDA when available, else the CPU."""
+        checkpoint = load_checkpoint(path, device="cpu")
+        return cls(
+            checkpoint.model,
+            checkpoint.source_tokenizer,
+            checkpoint.target_tokenizer,
+            checkpoint.metadata,
+            device=device,
+            dtype=dtype,
+            quantize=quantize,
+        )
+
+    def translate(self, texts: Sequence[str], **options: Any) -> list[str]:
+        """Translate ``texts``; returns one string per input, in input order.
+
+        Takes the keyword options of :meth:`translate_detailed`.
+        """
+        return [result.text for result in self.translate_detailed(texts, **options)]
+
+    def translate_detailed(
+        self,
+        texts: Sequence[str],
+        beam_size: int = 5,
+        n_best: int = 1,
+        length_penalty: float = 1.0,
+        max_output_length: int = 256,
+        max_output_ratio: float | None = 2.0,
+        return_attention: bool = False,
+        max_batch_sentences: int = 64,
+        max_batch_tokens: int = 4096,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Translation]:
+        """Translate ``texts`` with scores, the n-best list and (optionally) attention.
+
+        Inputs are sorted by length and cut into batches of at most ``max_batch_sentences``
+        sentences and ``max_batch_tokens`` source pieces (padding included), so similar lengths
+        share a batch; results come back in input order. Empty or whitespace-only texts get an
+        empty translation with score 0. ``progress`` is called with the number of sentences
+        finished after each batch.
+        """
+        if isinstance(texts, str):
+            raise TypeError("translate expects a list of strings, not a single string")
+        options = SearchOptions(beam_size, n_best, length_penalty, max_output_length, max_output_ratio)
+        if max_batch_sentences < 1 or max_batch_tokens < 1:
+            raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
+        source_ids = self.source_tokenizer.encode([text.strip() for text in texts])
+        results: list[Translation | None] = [None] * len(texts)
+        for index, text in enumerate(texts):
+            if not text.strip():
+                results[index] = Translation("", 0.0, [Candidate("", 0.0)] if n_best else [])
+        pending = [i for i in range(len(texts)) if results[i] is None]
+        for batch in _length_sorted_batches(pending, source_ids, max_batch_sentences, max_batch_tokens):
+            for index, translation in zip(batch, self._translate_batch([source_ids[i] for i in batch], options, return_attention)):
+                results[index] = translation
+            if progress is not None:
+                progress(len(batch))
+        return results  # type: ignore[return-value]
+
+    def _translate_batch(
+        self, batch_ids: list[list[int]], options: SearchOptions, return_attention: bool
+    ) -> list[Translation]:
+        """Search one batch of tokenized sentences (EOS appended to each source)."""
+        sequences = [ids + [EOS_ID] for ids in batch_ids]
+        lengths = torch.tensor([len(s) for s in sequences], device=self.device)
+        src = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
+        for row, sequence in enumerate(sequences):
+            src[row, : len(sequence)] = torch.tensor(sequence)
+        result = search(self.model, src.to(self.device), lengths, options, return_attention)
+        translations = []
+        for sequence, hypotheses in zip(sequences, result.hypotheses):
+            texts = self.target_tokenizer.decode([h.token_ids for h in hypotheses])
+            best = hypotheses[0]
+            alignment = None
+            if return_attention and best.attention is not None:
+                target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
+                alignment = Alignment(
+                    self.source_tokenizer.id_to_piece(sequence),
+                    self.target_tokenizer.id_to_piece(target),
+                    best.attention[:, : len(sequence)].float().tolist(),
+                )
+            translations.append(Translation(
+                texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment
+            ))
+        return translations
+
+
+def _length_sorted_batches(
+    indices: list[int], source_ids: list[list[int]], max_sentences: int, max_tokens: int
+) -> list[list[int]]:
+    """Group ``indices`` into batches of similar source length within both budgets."""
+    ordered = sorted(indices, key=lambda i: len(source_ids[i]), reverse=True)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in ordered:
+        longest = len(source_ids[current[0]]) + 1 if current else len(source_ids[index]) + 1
+        if current and (len(current) + 1 > max_sentences or longest * (len(current) + 1) > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
