@@ -83,7 +83,7 @@ class TrainingState:
     best_bleu: float = -1.0
     validations_without_improvement: int = 0
     validations_since_decay: int = 0
-    finished: bool = False
+    stopped_early: bool = False  # patience ran out or the lr decayed away; resume will not continue
 
 
 @dataclass
@@ -201,7 +201,8 @@ def _load_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer) 
     optimizer.load_state_dict(payload["optimizer"])
     torch.set_rng_state(payload["torch_rng"])
     random.setstate(_to_tuple(payload["python_rng"]))
-    return TrainingState(**payload["state"])
+    known = TrainingState.__dataclass_fields__
+    return TrainingState(**{k: v for k, v in payload["state"].items() if k in known})
 
 
 def _to_tuple(value: Any) -> Any:
@@ -275,13 +276,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     log_path = run_dir / "log.jsonl"
     start = time.perf_counter()
     window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
-    while not state.finished and state.epoch < opt.max_epochs:
+    def done() -> bool:
+        return state.stopped_early or state.epoch >= opt.max_epochs or bool(opt.max_steps and state.step >= opt.max_steps)
+
+    while not done():
         batches = token_batches(data.train_src, data.train_tgt, opt.batch_tokens, seed=opt.seed + state.epoch)
         per_rank = len(batches) // world_size
         batches = batches[rank::world_size][:per_rank]
         progress = tqdm(total=per_rank, initial=state.batch_in_epoch, desc=f"epoch {state.epoch + 1}",
                         disable=rank != 0, dynamic_ncols=True, mininterval=2.0)
-        while state.batch_in_epoch < per_rank and not state.finished:
+        while state.batch_in_epoch < per_rank and not done():
             indices = batches[state.batch_in_epoch]
             batch = make_batch([data.train_src[i] for i in indices], [data.train_tgt[i] for i in indices]).to(device)
             tokens = batch.target_tokens
@@ -309,15 +313,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 _validate_and_checkpoint(model, optimizer, state, data, config, device, run_dir, log_path,
                                          train_loss, throughput, lr, time.perf_counter() - start)
                 window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
-            if opt.max_steps and state.step >= opt.max_steps:
-                state.finished = True
         progress.close()
         if state.batch_in_epoch >= per_rank:
             state.epoch += 1
             state.batch_in_epoch = 0
             if rank == 0:
                 _save_last(run_dir, model, optimizer, state, data, config)
-    state.finished = True
     if rank == 0:
         _save_last(run_dir, model, optimizer, state, data, config)
         if not (run_dir / "best").exists():  # never validated (tiny run): validate once now
@@ -355,10 +356,10 @@ def _validate_and_checkpoint(model: Seq2Seq, optimizer: torch.optim.Optimizer, s
                 state.validations_since_decay = 0
         if state.validations_without_improvement >= opt.patience:
             _log(f"stopping early: no better validation BLEU for {opt.patience} validations")
-            state.finished = True
+            state.stopped_early = True
         if opt.learning_rate * state.lr_scale < opt.min_learning_rate:
             _log("stopping: learning rate decayed below min_learning_rate")
-            state.finished = True
+            state.stopped_early = True
         record = {"step": state.step, "epoch": state.epoch, "train_loss": train_loss, **scores, "lr": lr,
                   "target_tokens_per_second": throughput, "elapsed_seconds": elapsed,
                   "best_bleu": state.best_bleu}
@@ -368,5 +369,5 @@ def _validate_and_checkpoint(model: Seq2Seq, optimizer: torch.optim.Optimizer, s
              f"{scores['valid_loss']:.3f}, ppl {scores['valid_ppl']:.2f}, BLEU {scores['valid_bleu']:.2f}"
              f"{' (best)' if improved else ''}, {throughput:.0f} tgt tok/s")
         _save_last(run_dir, model, optimizer, state, data, config)
-    state.lr_scale, finished, best = _broadcast_flags(state.lr_scale, float(state.finished), state.best_bleu)
-    state.finished, state.best_bleu = bool(finished), best
+    state.lr_scale, stopped, best = _broadcast_flags(state.lr_scale, float(state.stopped_early), state.best_bleu)
+    state.stopped_early, state.best_bleu = bool(stopped), best

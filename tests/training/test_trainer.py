@@ -1,0 +1,104 @@
+"""Short real training runs on a tiny corpus: loss falls, resume is exact, reports are written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.training.conftest import tiny_overrides
+from training.cli import evaluate_main, train_main
+from training.config import load_config
+from training.trainer import train
+from translator.checkpoint import load_checkpoint
+
+
+def run(corpus, output_dir, **train_options):
+    return train(load_config(None, tiny_overrides(corpus, output_dir, **train_options)))
+
+
+def read_log(run_dir):
+    return [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+
+
+def test_short_run_lowers_the_loss_and_writes_checkpoint_log_and_plots(corpus, tmp_path):
+    best = run(corpus, tmp_path / "run", max_steps="120")
+    records = read_log(tmp_path / "run")
+    assert [r["step"] for r in records] == [20, 40, 60, 80, 100, 120]
+    assert records[-1]["valid_loss"] < 0.5 * records[0]["valid_loss"]
+    assert records[-1]["train_loss"] < records[0]["train_loss"]
+    assert max(r["valid_bleu"] for r in records) > 20
+    checkpoint = load_checkpoint(best)
+    assert checkpoint.metadata["validation"]["valid_bleu"] == max(r["valid_bleu"] for r in records)
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
+    assert (tmp_path / "run" / "attention_0.png").stat().st_size > 1000
+    assert (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_resumed_run_ends_exactly_where_an_uninterrupted_run_ends(corpus, tmp_path):
+    run(corpus, tmp_path / "straight", max_steps="70", attention_plots="0")
+    run(corpus, tmp_path / "interrupted", max_steps="30", attention_plots="0")
+    config = load_config(None, tiny_overrides(corpus, tmp_path / "interrupted", max_steps="70", attention_plots="0"))
+    train(config, resume=True)
+    straight = load_file(tmp_path / "straight" / "last" / "model.safetensors")
+    resumed = load_file(tmp_path / "interrupted" / "last" / "model.safetensors")
+    assert straight.keys() == resumed.keys()
+    for name in straight:
+        assert torch.equal(straight[name], resumed[name]), name
+    # the interrupted run also validated where it stopped (30), which must not disturb the result
+    assert [r["step"] for r in read_log(tmp_path / "interrupted")] == [20, 30, 40, 60, 70]
+
+
+def test_starting_over_an_existing_run_without_resume_is_refused(corpus, tmp_path, capsys):
+    run(corpus, tmp_path / "run", max_steps="5", attention_plots="0")
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "run").items()]
+    assert train_main(flags) == 2
+    assert "pass --resume" in capsys.readouterr().err
+
+
+def test_resume_without_a_previous_run_is_refused(corpus, tmp_path, capsys):
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "fresh").items()]
+    assert train_main(flags + ["--resume"]) == 2
+    assert "holds no training state" in capsys.readouterr().err
+
+
+def test_bad_config_field_is_reported_by_name(tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text("data: {train_src: a, train_tgt: b, valid_src: c, valid_tgt: d}\nmodel: {rnn_type: transformer}\n")
+    assert train_main(["--config", str(config)]) == 2
+    assert "rnn_type" in capsys.readouterr().err
+
+
+def test_evaluation_writes_hypotheses_and_a_sacrebleu_report(corpus, tmp_path, capsys):
+    best = run(corpus, tmp_path / "run", max_steps="60", attention_plots="0")
+    report = tmp_path / "eval" / "report.json"
+    assert evaluate_main([str(best), "--src", str(corpus["valid_src"]), "--ref", str(corpus["valid_tgt"]),
+                          "--beam-size", "3", "--report", str(report), "--device", "cpu"]) == 0
+    data = json.loads(report.read_text())
+    assert data["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert 0 <= data["bleu"] <= 100 and 0 <= data["chrf"] <= 100
+    hypotheses = (tmp_path / "eval" / "report.hyp").read_text().splitlines()
+    assert len(hypotheses) == 40
+    import sacrebleu
+
+    references = corpus["valid_tgt"].read_text().splitlines()
+    assert data["bleu"] == round(sacrebleu.corpus_bleu(hypotheses, [references]).score, 2)
+    assert f"BLEU {data['bleu']:.2f}" in capsys.readouterr().out
+
+
+def test_two_process_distributed_training_on_cpu(corpus, tmp_path):
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "ddp", max_steps="20", attention_plots="0").items()]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", "-m", "training", *flags],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "x 2 processes" in result.stderr + result.stdout
+    assert load_checkpoint(tmp_path / "ddp" / "best").model is not None
+    assert read_log(tmp_path / "ddp")[-1]["step"] == 20

@@ -1,0 +1,7 @@
+"""``python -m training`` is ``translator-train`` (used under ``torchrun -m training``)."""
+
+import sys
+
+from training.cli import train_main
+
+sys.exit(train_main())
