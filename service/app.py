@@ -1,0 +1,94 @@
+"""The app factory: ``create_app(settings)`` builds a FastAPI app that loads its models in its lifespan.
+
+Start-up loads every model directory (off the event loop), starts the batching queue, and warms
+each model up with one translation in the background; ``/ready`` turns 200 when that is done.
+Shut-down stops the queue (waiting requests get a 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import torch
+from fastapi import FastAPI
+
+from translator import __version__
+
+from service.batching import BatchingQueue, SearchOptions
+from service.errors import install_error_handlers
+from service.limits import BodySizeLimitMiddleware
+from service.metrics import RequestMetricsMiddleware, ServiceMetrics
+from service.registry import load_registry
+from service.routes import ServiceState, router
+from service.settings import ServiceSettings
+
+logger = logging.getLogger("service")
+
+WARMUP_TEXT = "warm up"
+
+DESCRIPTION = """\
+Neural machine translation over HTTP. `POST /translate` with `text` (or `texts`) and `source_lang` /
+`target_lang` (or a `model` name from `GET /models`). Concurrent requests are batched together.
+When the server has an API key, send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+Errors are JSON `{"detail": "..."}` naming the field or limit at fault.
+"""
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the translation service; ``settings`` default to the ``TRANSLATOR_*`` environment."""
+    settings = settings if settings is not None else ServiceSettings()
+    metrics = ServiceMetrics()
+    state = ServiceState(settings, metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        state.registry = await asyncio.to_thread(load_registry, settings)
+        devices = sorted({str(model.translator.device) for model in state.registry.models})
+        logger.info("serving %s on %s", state.registry.available(), ", ".join(devices))
+        state.queue = BatchingQueue(
+            metrics, window_s=settings.batch_window_ms / 1000, max_tokens=settings.batch_max_tokens,
+            max_sentences=settings.batch_max_sentences, max_pending_sentences=settings.queue_max_sentences,
+            retry_after_s=settings.retry_after_s,
+        )
+        await state.queue.start()
+        if settings.warmup:
+            task = asyncio.create_task(_warm_up(state), name="warm-up")
+            state.background.add(task)
+            task.add_done_callback(state.background.discard)
+        else:
+            state.ready = True
+        try:
+            yield
+        finally:
+            state.ready = False
+            for task in list(state.background):
+                task.cancel()
+            await state.queue.stop()
+
+    app = FastAPI(title="Translation service", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = state
+    install_error_handlers(app, lambda kind: metrics.errors.labels(kind).inc())
+    app.include_router(router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       count_error=lambda kind: metrics.errors.labels(kind).inc())
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # added last: outermost, sees every answer
+    return app
+
+
+async def _warm_up(state: ServiceState) -> None:
+    """Translate one short sentence per model, so the first client does not pay for lazy initialisation."""
+    assert state.registry is not None and state.queue is not None
+    try:
+        for model in state.registry.models:
+            await state.queue.submit(model, SearchOptions(beam_size=1, max_output_length=8), [WARMUP_TEXT])
+    except Exception:
+        logger.exception("warm-up translation failed; /ready stays 503")
+        state.warmup_error = "see the server log"
+        return
+    state.ready = True
+    logger.info("warm-up done; ready")

@@ -1,0 +1,134 @@
+"""Errors a client can act on, and the handlers that turn every failure into a JSON answer.
+
+Each :class:`ServiceError` carries its HTTP status and a message written for the client. Anything
+else that escapes a route is logged with its traceback and answered with a generic 500, so no stack
+trace or internal detail ever reaches a client. Every error body has the same shape:
+``{"detail": "<message>"}`` (validation errors add ``"errors"``, one entry per problem).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("service")
+
+BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+class ServiceError(Exception):
+    """A failure with a status code and a message meant for the client."""
+
+    status_code = 500
+    kind = "internal"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class InvalidRequest(ServiceError):
+    """The request is well-formed JSON but asks for something this server does not do (422)."""
+
+    status_code = 422
+    kind = "invalid"
+
+
+class LimitExceeded(ServiceError):
+    """The request is larger than a configured limit (413)."""
+
+    status_code = 413
+    kind = "too_large"
+
+
+class ModelNotFound(ServiceError):
+    """No loaded model matches the requested model name or language pair (404)."""
+
+    status_code = 404
+    kind = "not_found"
+
+
+class Unauthorized(ServiceError):
+    """An API key is configured and the request did not present it (401)."""
+
+    status_code = 401
+    kind = "unauthorized"
+
+
+class Overloaded(ServiceError):
+    """The translation queue is full or the service is not accepting work (503 + Retry-After)."""
+
+    status_code = 503
+    kind = "overloaded"
+
+
+class TimedOut(ServiceError):
+    """The translation did not finish within the per-request timeout (504)."""
+
+    status_code = 504
+    kind = "timeout"
+
+
+def error_response(status_code: int, message: str, headers: dict[str, str] | None = None,
+                   **extra: Any) -> JSONResponse:
+    """The JSON body every error uses."""
+    return JSONResponse({"detail": message, **extra}, status_code=status_code, headers=headers)
+
+
+def describe_validation_errors(errors: list[dict[str, Any]], limit: int = 5) -> tuple[str, list[dict[str, Any]]]:
+    """A one-line summary and a JSON-safe list of pydantic errors (without echoing the input back)."""
+    cleaned = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        kind = str(error.get("type", ""))
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        if kind == "json_invalid":
+            position = location[1] if len(location) > 1 else "?"
+            location, message = ["body"], f"the body is not valid JSON (error at character {position})"
+        elif kind == "missing" and location == ["body"]:
+            message = 'the request has no body; send a JSON object such as {"text": "..."}'
+        elif kind == "model_attributes_type" and location == ["body"]:
+            message = 'the body must be a JSON object such as {"text": "..."}, sent as application/json'
+        cleaned.append({"loc": location, "msg": message, "type": kind})
+    parts = [f"{'.'.join(e['loc']) or 'body'}: {e['msg']}" for e in cleaned[:limit]]
+    if len(cleaned) > limit:
+        parts.append(f"and {len(cleaned) - limit} more")
+    return "invalid request: " + "; ".join(parts), cleaned
+
+
+def install_error_handlers(app: FastAPI, count_error: Callable[[str], None]) -> None:
+    """Register the handlers on ``app``; ``count_error(kind)`` feeds the error metric."""
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, error: ServiceError) -> JSONResponse:
+        count_error(error.kind)
+        return error_response(error.status_code, error.message, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        count_error("invalid")
+        message, errors = describe_validation_errors(list(error.errors()))
+        return error_response(422, message, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = error.detail if isinstance(error.detail, str) else "request failed"
+        if error.status_code == 400 and message == BODY_PARSE_ERROR:  # FastAPI's answer to undecodable bytes
+            count_error("invalid")
+            return error_response(422, "invalid request: body: the body is not valid JSON in UTF-8")
+        count_error("not_found" if error.status_code == 404 else "http")
+        if error.status_code == 404 and message == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path}; see /docs"
+        return error_response(error.status_code, message, getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+        count_error("internal")
+        logger.exception("unhandled error while serving %s %s", request.method, request.url.path)
+        return error_response(500, "internal server error; the server log has the details")

@@ -1,0 +1,139 @@
+"""The loaded models: finding checkpoint directories, loading them, and choosing one per request."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from translator.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError
+from translator.translate import Translator
+
+from service.errors import InvalidRequest, ModelNotFound
+from service.settings import ServiceSettings, env_name
+
+logger = logging.getLogger("service")
+
+
+@dataclass
+class LoadedModel:
+    """One servable model: its name (the directory name), language pair and translator."""
+
+    name: str
+    source_lang: str
+    target_lang: str
+    version: str
+    translator: Translator
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pair(self) -> str:
+        """The language pair as shown to clients, e.g. ``de->en``."""
+        return f"{self.source_lang}->{self.target_lang}"
+
+    def scores(self) -> dict[str, Any]:
+        """Evaluation scores recorded in the checkpoint's metadata (validation, test), if any."""
+        return {key: self.metadata[key] for key in ("validation", "test") if self.metadata.get(key)}
+
+
+class ModelRegistry:
+    """The models this server answers with, looked up by name or by language pair."""
+
+    def __init__(self, models: list[LoadedModel]) -> None:
+        if not models:
+            raise ValueError("a registry needs at least one model")
+        names = [model.name for model in models]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise CheckpointError(f"two model directories share the name(s) {duplicates}; rename one of them")
+        self.models = models
+
+    def available(self) -> str:
+        """A human-readable list of what is loaded, for error messages."""
+        return ", ".join(f"{model.pair} (model {model.name!r})" for model in self.models)
+
+    def resolve(self, model: str | None, source_lang: str | None, target_lang: str | None) -> LoadedModel:
+        """The model a request asks for, by ``model`` name or by ``source_lang`` and ``target_lang``.
+
+        With neither given, the only loaded model is used; with several loaded, the request must choose.
+
+        Raises:
+            ModelNotFound: no loaded model has that name or translates that pair (the message lists them).
+            InvalidRequest: the request does not say which model, and several are loaded.
+        """
+        source = source_lang.strip().lower() if source_lang else None
+        target = target_lang.strip().lower() if target_lang else None
+        if model is not None:
+            found = next((m for m in self.models if m.name == model), None)
+            if found is None:
+                raise ModelNotFound(f"no model named {model!r}; available: {self.available()}")
+            if (source and source != found.source_lang) or (target and target != found.target_lang):
+                raise ModelNotFound(
+                    f"model {model!r} translates {found.pair}, not {source or '?'}->{target or '?'}; "
+                    f"available: {self.available()}"
+                )
+            return found
+        if source and target:
+            for candidate in self.models:
+                if (candidate.source_lang, candidate.target_lang) == (source, target):
+                    return candidate
+            raise ModelNotFound(f"no model translates {source}->{target}; available: {self.available()}")
+        if len(self.models) == 1 and not (source or target):
+            return self.models[0]
+        raise InvalidRequest(
+            f"say which model to use: give both source_lang and target_lang, or model; available: {self.available()}"
+        )
+
+
+def model_directories(settings: ServiceSettings) -> list[Path]:
+    """The checkpoint directories to serve: ``model_dirs``, or every checkpoint under ``models_root``.
+
+    Raises:
+        CheckpointError: nothing to serve, with a message saying where it looked and what to set.
+    """
+    if settings.model_dirs:
+        return list(settings.model_dirs)
+    root = settings.models_root
+    found = sorted(path.parent for path in root.glob(f"*/{CONFIG_FILE}")) if root.is_dir() else []
+    if not found:
+        raise CheckpointError(
+            f"no model directories found under {root.resolve()} (a model directory holds {CONFIG_FILE}); "
+            f"train one, or set {env_name('model_dirs')} / pass --model-dir"
+        )
+    return found
+
+
+def load_model(directory: Path, settings: ServiceSettings) -> LoadedModel:
+    """Load one checkpoint directory; its languages come from metadata.json, else from a name like ``de-en``."""
+    translator = Translator.from_pretrained(directory, settings.device, settings.dtype, settings.quantize)
+    metadata = translator.metadata
+    name = directory.resolve().name
+    guessed = name.split("-", 1) if name.count("-") == 1 else [None, None]
+    source = str(metadata.get("source_language") or guessed[0] or "").lower()
+    target = str(metadata.get("target_language") or guessed[1] or "").lower()
+    if not source or not target:
+        raise CheckpointError(
+            f"{directory} does not say its languages: add source_language and target_language to its "
+            "metadata.json, or name the directory like de-en"
+        )
+    version = str(metadata.get("version") or f"sha256:{_file_digest(directory / WEIGHTS_FILE)[:12]}")
+    loaded = LoadedModel(name, source, target, version, translator, metadata)
+    logger.info("loaded model %s (%s) from %s on %s, %s%s, version %s", name, loaded.pair, directory,
+                translator.device, settings.dtype, ", int8" if settings.quantize else "", version)
+    return loaded
+
+
+def load_registry(settings: ServiceSettings) -> ModelRegistry:
+    """Load every model directory the settings name (slow: run it off the event loop)."""
+    return ModelRegistry([load_model(directory, settings) for directory in model_directories(settings)])
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in chunks: a model's version when its metadata gives none."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

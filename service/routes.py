@@ -1,0 +1,160 @@
+"""The HTTP endpoints: /translate, /models, /health, /ready and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from translator.translate import Translation
+
+from service.auth import require_api_key
+from service.batching import BatchingQueue, SearchOptions
+from service.errors import InvalidRequest, Overloaded, TimedOut, error_response
+from service.limits import check_request_limits
+from service.metrics import ServiceMetrics
+from service.registry import LoadedModel, ModelRegistry
+from service.schemas import (
+    TRANSLATE_EXAMPLES, Alignment, Candidate, ErrorResponse, HealthResponse, ModelInfo, ModelsResponse,
+    TranslateRequest, TranslateResponse, TranslationResult,
+)
+from service.settings import ServiceSettings, env_name
+
+DEFAULT_BEAM_SIZE = 5
+DEFAULT_MAX_OUTPUT_LENGTH = 256
+
+router = APIRouter()
+
+
+@dataclass
+class ServiceState:
+    """What the routes share: settings, metrics, and (once the lifespan has loaded them) models and queue."""
+
+    settings: ServiceSettings
+    metrics: ServiceMetrics
+    registry: ModelRegistry | None = None
+    queue: BatchingQueue | None = None
+    ready: bool = False
+    warmup_error: str | None = None
+    background: set[asyncio.Task] = field(default_factory=set)
+
+
+def service_state(request: Request) -> ServiceState:
+    """The state of the app serving ``request``."""
+    return request.app.state.service
+
+
+def _errors(*codes: int) -> dict[int | str, dict]:
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
+@router.post(
+    "/translate", response_model=TranslateResponse, response_model_exclude_none=True,
+    dependencies=[Depends(require_api_key)], responses=_errors(401, 404, 413, 422, 503, 504),
+    summary="Translate one or more texts",
+)
+async def translate(
+    request: Request, body: Annotated[TranslateRequest, Body(openapi_examples=TRANSLATE_EXAMPLES)],
+) -> TranslateResponse:
+    """Translate ``text`` or ``texts`` with the model for ``source_lang``/``target_lang`` (or ``model``).
+
+    Concurrent requests with the same model and search options share model batches.
+    """
+    state = service_state(request)
+    settings = state.settings
+    if state.registry is None or state.queue is None:
+        raise Overloaded("the models are still loading; retry shortly", {"Retry-After": str(settings.retry_after_s)})
+    texts = body.all_texts()
+    check_request_limits(body, texts, settings)
+    model = state.registry.resolve(body.model, body.source_lang, body.target_lang)
+    options = SearchOptions(
+        beam_size=body.beam_size or max(body.n_best, min(DEFAULT_BEAM_SIZE, settings.max_beam_size)),
+        n_best=body.n_best, length_penalty=body.length_penalty,
+        max_output_length=body.max_output_length or min(DEFAULT_MAX_OUTPUT_LENGTH, settings.max_output_length),
+        return_attention=body.return_attention,
+    )
+    try:
+        results = await asyncio.wait_for(state.queue.submit(model, options, texts), settings.request_timeout_s)
+    except TimeoutError:
+        raise TimedOut(
+            f"the translation did not finish within {settings.request_timeout_s:g} s (request_timeout_s, "
+            f"{env_name('request_timeout_s')}); the server is busy or the input is long: retry later, or send "
+            "fewer or shorter texts", {"Retry-After": str(settings.retry_after_s)},
+        ) from None
+    except ValueError as error:  # the translator rejected the options or the input
+        raise InvalidRequest(f"cannot translate this request: {error}") from None
+    return TranslateResponse(
+        model=model.name, model_version=model.version, source_lang=model.source_lang,
+        target_lang=model.target_lang, translations=[_result(t, body) for t in results],
+    )
+
+
+def _result(translation: Translation, body: TranslateRequest) -> TranslationResult:
+    """The response entry of one translation, with only what the request asked for."""
+    result = TranslationResult(text=translation.text)
+    if body.return_scores:
+        result.score = _finite(translation.score)
+    if body.n_best > 1:
+        result.n_best = [
+            Candidate(text=c.text, score=_finite(c.score) if body.return_scores else None) for c in translation.n_best
+        ]
+    if body.return_attention and translation.alignment is not None:
+        alignment = translation.alignment
+        result.alignment = Alignment(
+            source_pieces=alignment.source_pieces, target_pieces=alignment.target_pieces,
+            weights=[[w if math.isfinite(w) else 0.0 for w in row] for row in alignment.weights],
+        )
+    return result
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no infinity or NaN; such a score is reported as null."""
+    return float(value) if math.isfinite(value) else None
+
+
+@router.get("/models", response_model=ModelsResponse, dependencies=[Depends(require_api_key)],
+            responses=_errors(401, 503), summary="What this server translates")
+async def models(request: Request) -> ModelsResponse:
+    """The loaded models: name, languages, version, device and the scores recorded when they were trained."""
+    state = service_state(request)
+    if state.registry is None:
+        raise Overloaded("the models are still loading; retry shortly")
+    return ModelsResponse(models=[_model_info(model) for model in state.registry.models])
+
+
+def _model_info(model: LoadedModel) -> ModelInfo:
+    return ModelInfo(
+        name=model.name, source_lang=model.source_lang, target_lang=model.target_lang, version=model.version,
+        library_version=model.metadata.get("library_version"), device=str(model.translator.device),
+        dtype=model.translator.dtype, scores=model.scores(),
+    )
+
+
+@router.get("/health", response_model=HealthResponse, summary="The process is up")
+async def health() -> HealthResponse:
+    """Liveness: answers as long as the event loop runs, even during a long model batch. No API key needed."""
+    return HealthResponse(status="ok")
+
+
+@router.get("/ready", response_model=HealthResponse, responses=_errors(503), summary="Models loaded and warm")
+async def ready(request: Request) -> Response:
+    """Readiness: 200 once every model is loaded and has translated a warm-up sentence, else 503."""
+    state = service_state(request)
+    if state.ready:
+        return JSONResponse({"status": "ready"})
+    if state.warmup_error:
+        return error_response(503, f"warm-up failed: {state.warmup_error}")
+    return error_response(503, "warming up: the models are loading or translating their warm-up sentence",
+                          {"Retry-After": str(state.settings.retry_after_s)})
+
+
+@router.get("/metrics", dependencies=[Depends(require_api_key)], responses=_errors(401),
+            summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Requests, errors, latency, batch sizes, queue depth and tokens translated, in Prometheus' text format."""
+    state = service_state(request)
+    return Response(state.metrics.render(), media_type=state.metrics.content_type)

@@ -1,0 +1,135 @@
+"""Request and response bodies of the HTTP API (pydantic models; /docs renders them with examples)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TRANSLATE_EXAMPLES = {
+    "one text": {
+        "summary": "Translate one sentence",
+        "value": {"text": "Ein Mann fährt mit dem Fahrrad.", "source_lang": "de", "target_lang": "en"},
+    },
+    "several texts with scores": {
+        "summary": "Several texts, 3-best lists with scores",
+        "value": {
+            "texts": ["Zwei Hunde spielen im Schnee.", "Eine Frau liest ein Buch."],
+            "source_lang": "de", "target_lang": "en", "beam_size": 5, "n_best": 3, "return_scores": True,
+        },
+    },
+    "attention": {
+        "summary": "By model name, with the attention matrix",
+        "value": {"text": "A dog runs.", "model": "en-de", "return_attention": True},
+    },
+}
+
+
+class TranslateRequest(BaseModel):
+    """What to translate (``text`` or ``texts``), into what (languages or model), and how (search options)."""
+
+    # strict: "5" is not a beam size and 1 is not true; unknown fields are a 422, not silently ignored.
+    model_config = ConfigDict(strict=True, extra="forbid",
+                              json_schema_extra={"examples": [e["value"] for e in TRANSLATE_EXAMPLES.values()]})
+
+    text: str | None = Field(None, description="One text to translate (give this or texts).")
+    texts: list[str] | None = Field(None, min_length=1, description="Several texts, translated in order.")
+    source_lang: str | None = Field(None, max_length=32, description="Source language code, e.g. de.")
+    target_lang: str | None = Field(None, max_length=32, description="Target language code, e.g. en.")
+    model: str | None = Field(None, max_length=200, description="A model name from GET /models (instead of languages).")
+    beam_size: int | None = Field(None, ge=1, description="Beam width; 1 is greedy search. Default 5, or the "
+                                  "server's max_beam_size when that is smaller.")
+    n_best: int = Field(1, ge=1, description="Candidates returned per text (at most beam_size).")
+    max_output_length: int | None = Field(None, ge=1, description="Most target pieces per translation.")
+    length_penalty: float = Field(1.0, ge=0.0, le=10.0, allow_inf_nan=False,
+                                  description="GNMT length penalty alpha; 0 ranks by raw log-probability.")
+    return_scores: bool = Field(False, description="Include log-probability scores.")
+    return_attention: bool = Field(False, description="Include source/target pieces and the attention matrix.")
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> "TranslateRequest":
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of text (a string) or texts (a list of strings)")
+        if self.beam_size is not None and self.n_best > self.beam_size:
+            raise ValueError(f"n_best ({self.n_best}) cannot be larger than beam_size ({self.beam_size})")
+        if (self.source_lang is None) != (self.target_lang is None):
+            raise ValueError("give both source_lang and target_lang, or neither (and a model name)")
+        return self
+
+    def all_texts(self) -> list[str]:
+        """The texts to translate, in order (``text`` as a list of one)."""
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class Candidate(BaseModel):
+    """One entry of an n-best list."""
+
+    text: str
+    score: float | None = Field(None, description="Log-probability after length penalty (with return_scores).")
+
+
+class Alignment(BaseModel):
+    """Attention of the best translation: ``weights[i][j]`` is target piece i's weight on source piece j."""
+
+    source_pieces: list[str]
+    target_pieces: list[str]
+    weights: list[list[float]]
+
+
+class TranslationResult(BaseModel):
+    """The translation of one input text."""
+
+    text: str = Field(description="The best translation; empty for an empty or whitespace-only input.")
+    score: float | None = Field(None, description="Its score (with return_scores).")
+    n_best: list[Candidate] | None = Field(None, description="The n best candidates, best first (when n_best > 1).")
+    alignment: Alignment | None = Field(None, description="Attention (with return_attention).")
+
+
+class TranslateResponse(BaseModel):
+    """Translations in input order, and which model made them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "model": "de-en", "model_version": "sha256:3f2a9c1b7d4e", "source_lang": "de", "target_lang": "en",
+        "translations": [{"text": "A man rides a bike."}],
+    }]})
+
+    model: str
+    model_version: str
+    source_lang: str
+    target_lang: str
+    translations: list[TranslationResult]
+
+
+class ModelInfo(BaseModel):
+    """A loaded model, as GET /models describes it."""
+
+    name: str
+    source_lang: str
+    target_lang: str
+    version: str
+    library_version: str | None = None
+    device: str
+    dtype: str
+    scores: dict[str, Any] = Field(default_factory=dict, description="Evaluation scores from the checkpoint.")
+
+
+class ModelsResponse(BaseModel):
+    """Everything this server can translate."""
+
+    models: list[ModelInfo]
+
+
+class HealthResponse(BaseModel):
+    """Liveness (/health) or readiness (/ready)."""
+
+    status: Literal["ok", "ready", "warming up"]
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "no model translates fr->en; available: "
+                                                               "de->en (model 'de-en')"}]})
+
+    detail: str = Field(description="What went wrong, naming the limit or field, and what to do.")
+    errors: list[dict[str, Any]] | None = Field(None, description="One entry per invalid field (422 only).")

@@ -1,0 +1,110 @@
+"""Fixtures for service tests: apps built on the tiny untrained model, and model stand-ins for timing tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import ServiceSettings
+from translator.translate import Candidate, Translation
+
+
+@pytest.fixture(scope="session")
+def second_model_dir(tiny_model_dir: Path) -> Path:
+    """A copy of the tiny model that claims to translate yy->xx and records evaluation scores."""
+    directory = tiny_model_dir.parent / "yy-xx"
+    if not directory.exists():
+        shutil.copytree(tiny_model_dir, directory)
+        metadata = json.loads((directory / "metadata.json").read_text())
+        metadata.update(source_language="yy", target_language="xx", validation={"valid_bleu": 12.5})
+        (directory / "metadata.json").write_text(json.dumps(metadata))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def make_settings(tiny_model_dir: Path) -> Callable[..., ServiceSettings]:
+    """Settings serving the tiny model, ignoring the environment; keyword arguments override fields."""
+
+    def make(**overrides) -> ServiceSettings:
+        values = dict(model_dirs=[tiny_model_dir], warmup=False, batch_window_ms=1.0)
+        values.update(overrides)
+        return ServiceSettings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def client(make_settings) -> TestClient:
+    """A running app on the tiny model with default limits (shared by a test module)."""
+    with TestClient(create_app(make_settings()), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@asynccontextmanager
+async def _serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service", timeout=30) as client:
+            yield client
+
+
+@pytest.fixture
+def serving():
+    """``async with serving(app) as client``: run the app's lifespan and an async client in this event loop.
+
+    Unlike TestClient, requests sent with ``asyncio.gather`` really are concurrent.
+    """
+    return _serving
+
+
+class FakeModel:
+    """Stands in for ``Translator.translate_detailed``: records calls, can block, answers ``<text>``.
+
+    Install with ``fake.install(app)`` after the lifespan has loaded the models.
+    """
+
+    def __init__(self, block: bool = False, fail_on: str | None = None, error: type[Exception] = ValueError) -> None:
+        self.calls: list[list[str]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+        if not block:
+            self.release.set()
+        self.fail_on = fail_on
+        self.error = error
+
+    def install(self, app: FastAPI) -> None:
+        for model in app.state.service.registry.models:
+            model.translator.translate_detailed = self
+
+    def __call__(self, texts, **options) -> list[Translation]:
+        self.calls.append(list(texts))
+        self.started.set()
+        if not self.release.wait(timeout=10):
+            raise RuntimeError("FakeModel was never released")
+        if self.fail_on is not None and self.fail_on in texts:
+            raise self.error(f"cannot translate {self.fail_on!r}")
+        return [Translation(f"<{text}>", -1.0, [Candidate(f"<{text}>", -1.0)]) for text in texts]
+
+
+@pytest.fixture
+def fake_model() -> Callable[..., FakeModel]:
+    """Factory of FakeModel instances; blocked ones are released at teardown so no thread hangs."""
+    made: list[FakeModel] = []
+
+    def make(**kwargs) -> FakeModel:
+        made.append(FakeModel(**kwargs))
+        return made[-1]
+
+    yield make
+    for fake in made:
+        fake.release.set()
