@@ -121,19 +121,26 @@ def beam_search(
     for step in range(longest):
         rows = active.numel()
         logits, state, weights = model.step(prev_ids, state, memory)
-        log_probs = torch.log_softmax(logits.float(), dim=-1).view(rows, beam, -1)
-        vocab = log_probs.size(-1)
+        logits = logits.float()
+        # Within one hypothesis every continuation shares the length normaliser, so its best
+        # `width` pieces by log-probability are its only candidates for the new beam: a top-k
+        # over the vocabulary per hypothesis, then over beam x width, never over beam x vocab.
+        width = min(beam, logits.size(-1))
+        top_logits, top_ids = logits.topk(width, dim=-1)  # (rows * beam, width)
+        top_log_probs = (top_logits - torch.logsumexp(logits, dim=-1, keepdim=True)).view(rows, beam, width)
+        top_ids = top_ids.view(rows, beam, width)
         # A finished hypothesis has exactly one continuation, PAD, which costs nothing.
-        frozen = torch.full_like(log_probs[0, 0], float("-inf"))
-        frozen[PAD_ID] = 0.0
-        log_probs = torch.where(finished.unsqueeze(-1), frozen, log_probs)
-        candidates = scores.unsqueeze(-1) + log_probs  # (rows, beam, vocab)
+        frozen = torch.full_like(top_log_probs[0, 0], float("-inf"))
+        frozen[0] = 0.0
+        top_log_probs = torch.where(finished.unsqueeze(-1), frozen, top_log_probs)
+        top_ids = top_ids.masked_fill(finished.unsqueeze(-1), PAD_ID)
+        candidates = scores.unsqueeze(-1) + top_log_probs  # (rows, beam, width)
         new_lengths = lengths + (~finished).long()
         # Rank every candidate by its length-normalised score, finished or not.
         ranking = candidates / length_normaliser(new_lengths, alpha).unsqueeze(-1)
         _, best = ranking.view(rows, -1).topk(beam, dim=-1)  # (rows, beam)
-        origin = best // vocab
-        next_ids = best % vocab
+        origin = best // width
+        next_ids = top_ids.view(rows, -1).gather(1, best)
         scores = candidates.view(rows, -1).gather(1, best)
         lengths = new_lengths.gather(1, origin)
         was_finished = finished.gather(1, origin)
@@ -228,9 +235,9 @@ def greedy_search(
 
     for step in range(int(limits.max())):
         logits, state, weights = model.step(prev_ids, state, memory)
-        log_probs = torch.log_softmax(logits.float(), dim=-1)
-        best_log_prob, next_ids = log_probs.max(dim=-1)
-        scores = scores + best_log_prob
+        logits = logits.float()
+        best_logit, next_ids = logits.max(dim=-1)
+        scores = scores + (best_logit - torch.logsumexp(logits, dim=-1))
         finished = next_ids == EOS_ID  # a finished sentence leaves the batch at once
         tokens = torch.cat([tokens, next_ids.unsqueeze(1)], dim=1)
         if attention is not None:
