@@ -88,7 +88,11 @@ def save_checkpoint(
         (staging / METADATA_FILE).write_text(json.dumps(full_metadata, indent=2, ensure_ascii=False) + "\n")
         if write_extra is not None:
             write_extra(staging)
+        # mkdtemp makes a private directory; a model is meant to be read by other users (a
+        # service account, a container's non-root user), so it gets ordinary permissions.
+        os.chmod(staging, 0o755)
         for path in staging.iterdir():
+            os.chmod(path, 0o644)
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
         _replace_directory(staging, directory)

@@ -102,3 +102,23 @@ def test_two_process_distributed_training_on_cpu(corpus, tmp_path):
     assert "x 2 processes" in result.stderr + result.stdout
     assert load_checkpoint(tmp_path / "ddp" / "best").model is not None
     assert read_log(tmp_path / "ddp")[-1]["step"] == 20
+
+
+def test_release_copies_the_checkpoint_and_records_measured_test_scores(corpus, tmp_path):
+    from training.release import main as release_main
+
+    best = run(corpus, tmp_path / "run", max_steps="40", attention_plots="0")
+    destination = tmp_path / "models" / "xx-yy"
+    destination.parent.mkdir()
+    assert release_main([str(best), str(destination), "--test-name", "tiny", "--src", str(corpus["valid_src"]),
+                         "--ref", str(corpus["valid_tgt"]), "--beam-sizes", "1", "3"]) == 0
+    metadata = json.loads((destination / "metadata.json").read_text())
+    scores = metadata["test"]["tiny"]
+    assert set(scores) == {"greedy", "beam3"}
+    report = json.loads("{}")
+    assert evaluate_main([str(destination), "--src", str(corpus["valid_src"]), "--ref", str(corpus["valid_tgt"]),
+                          "--beam-size", "3", "--report", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert scores["beam3"]["bleu"] == report["bleu"]
+    assert "--beam-size 3" in scores["beam3"]["command"]
+    assert load_checkpoint(destination).metadata["source_language"] == "src"

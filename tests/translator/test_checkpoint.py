@@ -115,3 +115,9 @@ def test_auto_device_is_cpu_without_cuda():
     assert resolve_device("auto").type == expected
     with pytest.raises(ValueError, match="unknown device"):
         resolve_device("tpu-9")
+
+
+def test_saved_checkpoint_is_readable_by_other_users(tmp_path, symbol_tokenizer):
+    save_checkpoint(tmp_path / "m", tiny_model(symbol_tokenizer.vocab_size), symbol_tokenizer, symbol_tokenizer)
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "m").iterdir()} == {0o644}
