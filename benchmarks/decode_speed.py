@@ -1,0 +1,217 @@
+"""Decoding speed of the library on Multi30k test2016, beside a naive baseline and the machine's matmul.
+
+Translates the test set's source side with greedy search and beam 5 at several batch sizes and
+reports sentences/s, target pieces/s, peak memory (RSS) and BLEU, so a speed trick that changes
+the output shows up. In the same run it measures two references, so claims are ratios taken
+side by side on a noisy machine:
+
+* a naive baseline (:mod:`naive_search`): one sentence and one hypothesis at a time;
+* the machine's fp32 matmul speed (:func:`hardware.matmul_gflops`), to report sentences/s per
+  GFLOP/s, comparable across machines.
+
+Usage::
+
+    python benchmarks/decode_speed.py --model models/de-en --json benchmarks/results/decode_speed.json
+
+Slow configurations (the naive baseline and batch size 1) run on an evenly spaced sample of the
+test set (``--slow-sample``, 100 sentences by default) and the table says so; their "same"
+column gives how many of their outputs equal the batch-64 output of the same search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import sacrebleu
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hardware import PeakMemory, describe_machine, machine_line, matmul_gflops  # noqa: E402
+from naive_search import naive_translate  # noqa: E402
+
+import pausing  # noqa: E402
+from translator.translate import Translator  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
+REFERENCE_BATCH = 64  # the batch size whose outputs the others are compared with
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="models/de-en", help="model directory (default: models/de-en)")
+    parser.add_argument("--source", type=Path, default=DATA / "test2016.de", help="source sentences, one a line")
+    parser.add_argument("--reference", type=Path, default=DATA / "test2016.en", help="reference translations for BLEU")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64, 256],
+                        help="max_batch_sentences values to measure (default: 1 16 64 256)")
+    parser.add_argument("--beams", type=int, nargs="+", default=[1, 5],
+                        help="beam sizes to measure; 1 is greedy (default: 1 5)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N test sentences (0: all)")
+    parser.add_argument("--slow-sample", type=int, default=100,
+                        help="sentences (evenly spaced) for the naive baseline and batch size 1; 0: all")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--length-penalty", type=float, default=1.0, help="GNMT length penalty alpha (default: 1.0)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
+                        help="model weights' dtype (default: float32)")
+    parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization of the model")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument("--pause-pid", type=int, action="append", default=[],
+                        help="SIGSTOP this process (e.g. a training run) while timing; repeatable")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    return parser.parse_args(argv)
+
+
+def evenly_spaced(count: int, total: int) -> list[int]:
+    """``count`` indices spread over range(total), so a sample has the test set's length mix."""
+    if count <= 0 or count >= total:
+        return list(range(total))
+    return [round(i * total / count) for i in range(count)]
+
+
+def target_pieces(translator: Translator, outputs: list[str]) -> int:
+    """Target pieces generated: the outputs re-tokenized, plus one EOS per sentence."""
+    return sum(len(ids) + 1 for ids in translator.target_tokenizer.encode(outputs))
+
+
+def measure(name: str, run, translator: Translator, indices: list[int], references: list[str],
+            pause_pids: list[int]) -> dict:
+    """Time ``run()`` (which returns outputs for ``indices``), with memory, pieces and BLEU."""
+    with pausing.paused(pause_pids), PeakMemory() as peak:
+        start = time.perf_counter()
+        outputs = run()
+        seconds = time.perf_counter() - start
+    pieces = target_pieces(translator, outputs)
+    bleu = sacrebleu.corpus_bleu(outputs, [[references[i] for i in indices]]).score
+    return {
+        "name": name,
+        "sentences": len(indices),
+        "seconds": seconds,
+        "sentences_per_second": len(indices) / seconds,
+        "target_pieces_per_second": pieces / seconds,
+        "peak_rss_mib": peak.mib,
+        "bleu": bleu,
+        "outputs": dict(zip(indices, outputs)),
+    }
+
+
+def run_benchmark(args: argparse.Namespace) -> dict:
+    """Run every configuration; returns the JSON-ready results (outputs stripped)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    sources = args.source.read_text(encoding="utf-8").splitlines()
+    references = args.reference.read_text(encoding="utf-8").splitlines()
+    if args.limit:
+        sources, references = sources[: args.limit], references[: args.limit]
+    everything = list(range(len(sources)))
+    sample = evenly_spaced(args.slow_sample, len(sources))
+    translator = Translator.from_pretrained(args.model, device="cpu", dtype=args.dtype, quantize=args.quantize)
+    machine = describe_machine()
+    print(machine_line(machine), flush=True)
+
+    with pausing.paused(args.pause_pid):
+        matmul = matmul_gflops()
+    gflops = matmul["gflops_median"]
+    print(f"fp32 matmul {matmul['shape']}: {gflops:.1f} GFLOP/s (median of {matmul['trials']})", flush=True)
+
+    translator.translate(sources[:32], beam_size=max(args.beams))  # warm-up: allocator, kernels
+
+    rows = []
+    for beam in args.beams:
+        search = "greedy" if beam == 1 else f"beam {beam}"
+        by_batch = {}
+        for batch_size in sorted(args.batch_sizes, key=lambda b: b != REFERENCE_BATCH):
+            indices = sample if batch_size == 1 else everything
+            texts = [sources[i] for i in indices]
+            row = measure(
+                f"{search}, batch {batch_size}",
+                lambda: translator.translate(texts, beam_size=beam, length_penalty=args.length_penalty,
+                                             max_batch_sentences=batch_size, max_batch_tokens=10**9),
+                translator, indices, references, args.pause_pid,
+            )
+            row.update(search=search, beam_size=beam, batch_size=batch_size, kind="batched")
+            by_batch[batch_size] = row
+            rows.append(row)
+            print(f"  {row['name']}: {row['sentences_per_second']:.1f} sentences/s", flush=True)
+        if not args.no_naive:
+            texts = [sources[i] for i in sample]
+            row = measure(
+                f"{search}, naive (1 sentence, 1 hypothesis at a time)",
+                lambda: naive_translate(translator, texts, beam, args.length_penalty),
+                translator, sample, references, args.pause_pid,
+            )
+            row.update(search=search, beam_size=beam, batch_size=1, kind="naive")
+            rows.append(row)
+            print(f"  {row['name']}: {row['sentences_per_second']:.1f} sentences/s", flush=True)
+            naive_rate = row["sentences_per_second"]
+        else:
+            naive_rate = None
+        reference = by_batch.get(REFERENCE_BATCH)
+        for row in rows:
+            if row["beam_size"] != beam:
+                continue
+            row["per_gflops"] = row["sentences_per_second"] / gflops
+            row["times_naive"] = row["sentences_per_second"] / naive_rate if naive_rate else None
+            if reference is not None:
+                same = [out == reference["outputs"][i] for i, out in row["outputs"].items()]
+                row["same_as_batch_64"] = sum(same) / len(same)
+    for row in rows:
+        del row["outputs"]
+    rows.sort(key=lambda row: (row["beam_size"], row["kind"] == "naive", row["batch_size"]))
+    return {
+        "benchmark": "decode_speed",
+        "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+        "machine": machine,
+        "model": {"path": str(args.model), "dtype": args.dtype, "quantized": args.quantize,
+                  "metadata": translator.metadata.get("training", {})},
+        "data": {"source": str(args.source), "sentences": len(sources), "slow_sample": len(sample)},
+        "length_penalty": args.length_penalty,
+        "matmul": matmul,
+        "paused_pids": args.pause_pid,
+        "paused_seconds": pausing.total_paused_seconds,
+        "rows": rows,
+    }
+
+
+def format_table(results: dict) -> str:
+    """The results as a Markdown table, with the hardware line and matmul figure above it."""
+    matmul = results["matmul"]
+    lines = [
+        f"Hardware: {machine_line(results['machine'])}",
+        f"Model: {results['model']['path']} ({results['model']['dtype']}"
+        f"{', int8 dynamic quantization' if results['model']['quantized'] else ''}); "
+        f"fp32 matmul {matmul['shape']}: {matmul['gflops_median']:.1f} GFLOP/s",
+        "",
+        "| search | batch | sentences | sent/s | tgt pieces/s | sent/s per GFLOP/s | x naive "
+        "| peak RSS MiB | BLEU | same as batch 64 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        batch = "naive" if row["kind"] == "naive" else str(row["batch_size"])
+        times = f"{row['times_naive']:.1f}" if row.get("times_naive") else "-"
+        same = f"{100 * row['same_as_batch_64']:.0f}%" if "same_as_batch_64" in row else "-"
+        subset = "" if row["sentences"] == results["data"]["sentences"] else " (sample)"
+        lines.append(
+            f"| {row['search']} | {batch} | {row['sentences']}{subset} | {row['sentences_per_second']:.1f} "
+            f"| {row['target_pieces_per_second']:.0f} | {row['per_gflops']:.3f} | {times} "
+            f"| {row['peak_rss_mib']:.0f} | {row['bleu']:.2f} | {same} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = run_benchmark(args)
+    print()
+    print(format_table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
