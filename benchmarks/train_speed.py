@@ -1,0 +1,194 @@
+"""Training throughput: target pieces/s of full training steps for the shipped config.
+
+A step is what ``training.trainer`` does per batch: build the padded batch, forward with teacher
+forcing and the label-smoothed loss, backward, gradient clipping and an AdamW update. Batches
+are real Multi30k training pairs, 128 sentences each (JoeyNMT's ``batch_size: 128``,
+``batch_type: sentence``), tokenized with the model directory's sentencepiece models. Two
+batchings are measured:
+
+* ``random``: 128 random pairs per batch, as JoeyNMT 2.3 samples them (the comparison row);
+* ``bucketed``: 128 pairs of similar length per batch, in shuffled order (less padding).
+
+Usage::
+
+    python benchmarks/train_speed.py --model models/de-en --json benchmarks/results/train_speed.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pausing  # noqa: E402
+from hardware import PeakMemory, describe_machine, machine_line  # noqa: E402
+
+from training.config import load_config  # noqa: E402
+from training.data import clean_pairs, filter_by_length, make_batch, read_parallel  # noqa: E402
+from training.trainer import LossModule  # noqa: E402
+from translator.model import Seq2Seq  # noqa: E402
+from translator.tokenizer import Tokenizer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multi30k_de_en.yaml",
+                        help="training config whose model and optimiser are measured")
+    parser.add_argument("--model", type=Path, default=Path("models/de-en"),
+                        help="model directory whose source.spm/target.spm tokenize the data (default: models/de-en)")
+    parser.add_argument("--batch-sentences", type=int, default=128, help="sentences per batch (default: 128)")
+    parser.add_argument("--batching", nargs="+", default=["random", "bucketed"], choices=["random", "bucketed"],
+                        help="batchings to measure (default: random bucketed)")
+    parser.add_argument("--steps", type=int, default=30, help="timed steps per batching (default: 30)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default: 3)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the config's train.threads, else torch's default)")
+    parser.add_argument("--seed", type=int, default=1, help="seed for the batches, initialisation and dropout")
+    parser.add_argument("--pause-pid", type=int, action="append", default=[],
+                        help="SIGSTOP this process (e.g. a training run) while timing; repeatable")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    return parser.parse_args(argv)
+
+
+def sentence_batches(src_ids: list[list[int]], tgt_ids: list[list[int]], size: int, batching: str,
+                     seed: int) -> list[list[int]]:
+    """Index batches of ``size`` pairs: random, or similar lengths together, in shuffled order."""
+    rng = random.Random(seed)
+    order = list(range(len(src_ids)))
+    if batching == "random":
+        rng.shuffle(order)
+    else:
+        order.sort(key=lambda i: (len(tgt_ids[i]), len(src_ids[i]), rng.random()))
+    batches = [order[start : start + size] for start in range(0, len(order) - size + 1, size)]
+    if batching == "bucketed":
+        rng.shuffle(batches)
+    return batches
+
+
+def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_ids, model_config) -> dict:
+    """Train a fresh model for warm-up + timed steps on one batching; the timed steps' figures."""
+    torch.manual_seed(args.seed)
+    model = Seq2Seq(model_config).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.learning_rate,
+                                  weight_decay=config.train.weight_decay)
+    loss_module = LossModule(model, config.train.label_smoothing)
+    batches = sentence_batches(src_ids, tgt_ids, args.batch_sentences, batching, args.seed)
+    batches = batches[: args.warmup + args.steps]
+    step_seconds, tokens, sentences, losses = [], 0, 0, []
+    with pausing.paused(args.pause_pid), PeakMemory() as peak:
+        for step, indices in enumerate(batches):
+            start = time.perf_counter()
+            batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices])
+            target_tokens = batch.target_tokens
+            smoothed, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
+            optimizer.zero_grad(set_to_none=True)
+            (smoothed / target_tokens).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_norm)
+            optimizer.step()
+            elapsed = time.perf_counter() - start
+            if step >= args.warmup:
+                step_seconds.append(elapsed)
+                tokens += target_tokens
+                sentences += len(indices)
+                losses.append(float(plain) / target_tokens)
+    total = sum(step_seconds)
+    return {
+        "batching": batching,
+        "steps": len(step_seconds),
+        "batch_sentences": args.batch_sentences,
+        "target_tokens": tokens,
+        "seconds": total,
+        "target_tokens_per_second": tokens / total,
+        "sentences_per_second": sentences / total,
+        "median_step_seconds": statistics.median(step_seconds),
+        "target_tokens_per_batch": tokens / len(step_seconds),
+        "peak_rss_mib": peak.mib,
+        "first_loss": losses[0],
+        "last_loss": losses[-1],
+    }
+
+
+def run_benchmark(args: argparse.Namespace) -> dict:
+    """Load data and tokenizers, measure each batching; JSON-ready results."""
+    config = load_config(args.config, {})
+    threads = args.threads or config.train.threads
+    if threads:
+        torch.set_num_threads(threads)
+    source_tokenizer = Tokenizer.load(args.model / "source.spm")
+    target_tokenizer = Tokenizer.load(args.model / "target.spm")
+    data = config.data
+
+    def resolve(path: Path) -> Path:  # config paths are relative to the project root
+        return path if path.is_absolute() else ROOT / path
+
+    src, tgt = read_parallel(resolve(data.train_src), resolve(data.train_tgt))
+    src, tgt, report = clean_pairs(src, tgt)
+    src_ids, tgt_ids = filter_by_length(source_tokenizer.encode(src), target_tokenizer.encode(tgt),
+                                        data.max_length, data.max_length_ratio, report)
+    model_config = config.model.model_copy(update={
+        "src_vocab_size": source_tokenizer.vocab_size, "tgt_vocab_size": target_tokenizer.vocab_size,
+    })
+    machine = describe_machine()
+    print(machine_line(machine), flush=True)
+    rows = []
+    for batching in args.batching:
+        row = run_batching(batching, args, config, src_ids, tgt_ids, model_config)
+        rows.append(row)
+        print(f"  {batching}: {row['target_tokens_per_second']:.0f} target tokens/s", flush=True)
+    return {
+        "benchmark": "train_speed",
+        "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+        "machine": machine,
+        "config": str(args.config),
+        "model": model_config.model_dump(),
+        "parameters": sum(p.numel() for p in Seq2Seq(model_config).parameters()),
+        "data": report.summary(),
+        "paused_pids": args.pause_pid,
+        "paused_seconds": pausing.total_paused_seconds,
+        "rows": rows,
+    }
+
+
+def format_table(results: dict) -> str:
+    """The results as a Markdown table under the hardware line."""
+    lines = [
+        f"Hardware: {machine_line(results['machine'])}",
+        f"Config: {results['config']} ({results['parameters']:,} parameters); forward + backward + "
+        "clip + AdamW per step",
+        "",
+        "| batching | sentences/batch | steps | target tokens/batch | target tokens/s | sentences/s "
+        "| median step s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        lines.append(
+            f"| {row['batching']} | {row['batch_sentences']} | {row['steps']} | {row['target_tokens_per_batch']:.0f} "
+            f"| {row['target_tokens_per_second']:.0f} | {row['sentences_per_second']:.1f} "
+            f"| {row['median_step_seconds']:.2f} | {row['peak_rss_mib']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = run_benchmark(args)
+    print()
+    print(format_table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
