@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
                         help="compute dtype (default float32)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization of linear and RNN layers (CPU)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads for torch (default 0: torch's choice, one per physical core)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
@@ -47,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"translator-translate: error: {message}", file=sys.stderr)
         return 2
 
+    if args.threads < 0:
+        return fail(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         if args.input is not None:
             try:
