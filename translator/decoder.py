@@ -93,15 +93,34 @@ class Decoder(nn.Module):
         Returns:
             pre-output (batch, output_size), new state, attention weights (batch, src_len).
         """
+        output, context, state, weights = self.recur(prev_embedded, state, memory)
+        return self.readout(output, context, prev_embedded), state, weights
+
+    def recur(
+        self, prev_embedded: torch.Tensor, state: DecoderState, memory: EncoderMemory
+    ) -> tuple[torch.Tensor, torch.Tensor, DecoderState, torch.Tensor]:
+        """The recurrent part of a step: attend with the previous state, then advance the RNN.
+
+        Returns:
+            RNN output (batch, hidden), context (batch, encoder_output_size), new state, and
+            attention weights (batch, src_len).
+        """
         query = state[0][-1]  # top layer's hidden state, (batch, hidden)
         context, weights = self.attention(query, memory.projected_keys, memory.outputs, memory.src_mask)
         rnn_input = torch.cat([prev_embedded, context], dim=-1).unsqueeze(1)
         rnn_state = state if self.rnn_type == "lstm" else state[0]
         output, new_rnn_state = self.rnn(rnn_input, rnn_state)
         new_state = new_rnn_state if self.rnn_type == "lstm" else (new_rnn_state,)
-        features = torch.cat([self.dropout(output.squeeze(1)), context, prev_embedded], dim=-1)
-        pre_output = self.dropout(torch.tanh(self.pre_output(features)))  # (batch, output_size)
-        return pre_output, new_state, weights
+        return output.squeeze(1), context, new_state, weights
+
+    def readout(self, output: torch.Tensor, context: torch.Tensor, prev_embedded: torch.Tensor) -> torch.Tensor:
+        """Deep output layer: (..., hidden), (..., memory), (..., emb) -> (..., output_size).
+
+        Nothing here feeds back into the recurrence, so teacher forcing runs it once over all
+        positions instead of once per step.
+        """
+        features = torch.cat([self.dropout(output), context, prev_embedded], dim=-1)
+        return self.dropout(torch.tanh(self.pre_output(features)))
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         """Target ids of any shape -> embeddings with dropout applied (in training)."""

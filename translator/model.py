@@ -63,12 +63,14 @@ class Seq2Seq(nn.Module):
         """
         memory, state = self.encode(src_ids, src_lengths)
         embedded = self.decoder.embed(tgt_in_ids)  # (batch, tgt_len, emb), all positions at once
-        pre_outputs, weights = [], []
+        outputs, contexts, weights = [], [], []
         for position in range(tgt_in_ids.size(1)):
-            pre_output, state, step_weights = self.decoder.step(embedded[:, position], state, memory)
-            pre_outputs.append(pre_output)
+            output, context, state, step_weights = self.decoder.recur(embedded[:, position], state, memory)
+            outputs.append(output)
+            contexts.append(context)
             weights.append(step_weights)
-        return torch.stack(pre_outputs, dim=1), torch.stack(weights, dim=1)
+        pre_outputs = self.decoder.readout(torch.stack(outputs, 1), torch.stack(contexts, 1), embedded)
+        return pre_outputs, torch.stack(weights, dim=1)
 
     def forward(
         self, src_ids: torch.Tensor, src_lengths: torch.Tensor, tgt_in_ids: torch.Tensor

@@ -13,6 +13,7 @@ from translator.search import SearchOptions, beam_search, greedy_search
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 SYMBOLS = list(range(4, 12))  # ids after the four special ids
+STEPS = 400
 
 
 def reverse_pairs(count: int, seed: int) -> list[tuple[list[int], list[int]]]:
@@ -42,8 +43,8 @@ def test_tiny_model_learns_to_reverse_and_search_solves_it(rnn_type):
     torch.manual_seed(0)
     model = tiny_model(12, rnn_type, seed=0).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    train = reverse_pairs(64 * 300, seed=1)
-    for step in range(300):
+    train = reverse_pairs(64 * STEPS, seed=1)
+    for step in range(STEPS):
         src, lengths, tgt_in, tgt_out = to_tensors(train[step * 64 : (step + 1) * 64])
         logits = model(src, lengths, tgt_in)
         loss = nn.functional.cross_entropy(logits.transpose(1, 2), tgt_out, ignore_index=PAD_ID)
