@@ -62,6 +62,9 @@ class OptimConfig(_Section):
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")
     save_half_precision: bool = Field(True, description="store the best model's weights as fp16")
+    keep_snapshots: int = Field(
+        5, ge=0, description="keep the weights of the last N validations in snapshots/ (for translator-average)"
+    )
     attention_plots: int = Field(3, ge=0, description="validation sentences to draw attention heatmaps for")
 
 

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,16 @@ def _save_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer, 
                     write_extra=lambda staging: torch.save(payload, staging / STATE_FILE))
 
 
+def _save_snapshot(run_dir: Path, model: Seq2Seq, data: PreparedData, config: TrainConfig,
+                   state: TrainingState, scores: dict[str, float]) -> None:
+    """Keep this validation's weights in ``snapshots/step-N``; only the newest ``keep_snapshots`` stay."""
+    snapshots = run_dir / "snapshots"
+    save_checkpoint(snapshots / f"step-{state.step:08d}", model, data.source_tokenizer, data.target_tokenizer,
+                    _metadata(config, state, scores), half_precision=config.train.save_half_precision)
+    for old in sorted(p for p in snapshots.iterdir() if p.name.startswith("step-"))[: -config.train.keep_snapshots]:
+        shutil.rmtree(old)
+
+
 def _load_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer) -> TrainingState:
     checkpoint = load_checkpoint(run_dir / "last")
     model.load_state_dict(checkpoint.model.state_dict())
@@ -369,5 +380,7 @@ def _validate_and_checkpoint(model: Seq2Seq, optimizer: torch.optim.Optimizer, s
              f"{scores['valid_loss']:.3f}, ppl {scores['valid_ppl']:.2f}, BLEU {scores['valid_bleu']:.2f}"
              f"{' (best)' if improved else ''}, {throughput:.0f} tgt tok/s")
         _save_last(run_dir, model, optimizer, state, data, config)
+        if opt.keep_snapshots:
+            _save_snapshot(run_dir, model, data, config, state, scores)
     state.lr_scale, stopped, best = _broadcast_flags(state.lr_scale, float(state.stopped_early), state.best_bleu)
     state.stopped_early, state.best_bleu = bool(stopped), best

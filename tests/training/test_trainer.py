@@ -122,3 +122,17 @@ def test_release_copies_the_checkpoint_and_records_measured_test_scores(corpus, 
     assert scores["beam3"]["bleu"] == report["bleu"]
     assert "--beam-size 3" in scores["beam3"]["command"]
     assert load_checkpoint(destination).metadata["source_language"] == "src"
+
+
+def test_snapshots_keep_the_newest_and_average_to_their_mean(corpus, tmp_path):
+    from training.average import main as average_main
+
+    run(corpus, tmp_path / "run", max_steps="80", keep_snapshots="3", attention_plots="0")
+    snapshots = sorted((tmp_path / "run" / "snapshots").iterdir())
+    assert [p.name for p in snapshots] == ["step-00000040", "step-00000060", "step-00000080"]
+    assert average_main([*map(str, snapshots), "--output", str(tmp_path / "avg"), "--float32"]) == 0
+    averaged = load_checkpoint(tmp_path / "avg").model.state_dict()
+    parts = [load_checkpoint(p).model.state_dict() for p in snapshots]
+    for name, tensor in averaged.items():
+        assert torch.allclose(tensor, sum(p[name] for p in parts) / 3, atol=1e-6), name
+    assert average_main([str(snapshots[0]), str(tmp_path / "nowhere"), "--output", str(tmp_path / "x")]) == 2
