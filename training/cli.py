@@ -30,6 +30,12 @@ def train_main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"translator-train: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # unwritable output_dir, full disk, ...
+        print(f"translator-train: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("translator-train: interrupted; continue from the last checkpoint with --resume", file=sys.stderr)
+        return 130
     print(f"best checkpoint: {best}")
     return 0
 
