@@ -13,15 +13,20 @@ Usage::
 
     python benchmarks/decode_speed.py --model models/de-en --json benchmarks/results/decode_speed.json
 
-Slow configurations (the naive baseline and batch size 1) run on an evenly spaced sample of the
-test set (``--slow-sample``, 100 sentences by default) and the table says so; their "same"
-column gives how many of their outputs equal the batch-64 output of the same search.
+This machine's speed drifts by 2x within seconds (shared virtual cores), so every configuration
+runs ``--rounds`` times, interleaved with the others, and each run is bracketed by a short matmul
+measurement: "sent/s per GFLOP/s" divides each run by the matmul speed measured beside it, and
+the table gives medians over rounds. Slow configurations (the naive baseline and batch size 1)
+run on an evenly spaced sample of the test set (``--slow-sample``, 100 sentences by default) and
+the table says so; the "same as batch 64" column gives how many outputs equal the batch-64 output
+of the same search.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -53,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slow-sample", type=int, default=100,
                         help="sentences (evenly spaced) for the naive baseline and batch size 1; 0: all")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times each configuration runs, interleaved; figures are medians (default: 3)")
     parser.add_argument("--length-penalty", type=float, default=1.0, help="GNMT length penalty alpha (default: 1.0)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
                         help="model weights' dtype (default: float32)")
@@ -76,29 +83,60 @@ def target_pieces(translator: Translator, outputs: list[str]) -> int:
     return sum(len(ids) + 1 for ids in translator.target_tokenizer.encode(outputs))
 
 
-def measure(name: str, run, translator: Translator, indices: list[int], references: list[str],
-            pause_pids: list[int]) -> dict:
-    """Time ``run()`` (which returns outputs for ``indices``), with memory, pieces and BLEU."""
-    with pausing.paused(pause_pids), PeakMemory() as peak:
-        start = time.perf_counter()
-        outputs = run()
-        seconds = time.perf_counter() - start
+def quick_gflops() -> float:
+    """A short matmul measurement (median of 3 x ~0.15 s), taken beside each timed run."""
+    return matmul_gflops(seconds=0.15, trials=3)["gflops_median"]
+
+
+def measure(run, pause_pids: list[int]) -> dict:
+    """Time ``run()`` with its peak memory, between two matmul measurements; the raw figures."""
+    with pausing.paused(pause_pids):
+        before = quick_gflops()
+        with PeakMemory() as peak:
+            start = time.perf_counter()
+            outputs = run()
+            seconds = time.perf_counter() - start
+        after = quick_gflops()
+    return {"seconds": seconds, "gflops": (before + after) / 2, "peak_rss_mib": peak.mib, "outputs": outputs}
+
+
+def configurations(args: argparse.Namespace) -> list[dict]:
+    """Every (search, batch size) to time, naive baseline included, in table order."""
+    configs = []
+    for beam in args.beams:
+        search = "greedy" if beam == 1 else f"beam {beam}"
+        for batch_size in args.batch_sizes:
+            configs.append({"search": search, "beam_size": beam, "batch_size": batch_size, "kind": "batched"})
+        if not args.no_naive:
+            configs.append({"search": search, "beam_size": beam, "batch_size": 1, "kind": "naive"})
+    return configs
+
+
+def summarise(config: dict, runs: list[dict], translator: Translator, indices: list[int],
+              references: list[str]) -> dict:
+    """One table row from a configuration's runs: medians over rounds, BLEU of the first round."""
+    outputs = runs[0]["outputs"]
+    rates = [len(indices) / run["seconds"] for run in runs]
+    per_gflops = [rate / run["gflops"] for rate, run in zip(rates, runs)]
     pieces = target_pieces(translator, outputs)
-    bleu = sacrebleu.corpus_bleu(outputs, [[references[i] for i in indices]]).score
     return {
-        "name": name,
+        **config,
         "sentences": len(indices),
-        "seconds": seconds,
-        "sentences_per_second": len(indices) / seconds,
-        "target_pieces_per_second": pieces / seconds,
-        "peak_rss_mib": peak.mib,
-        "bleu": bleu,
+        "rounds": len(runs),
+        "sentences_per_second": statistics.median(rates),
+        "sentences_per_second_rounds": rates,
+        "target_pieces_per_second": statistics.median(pieces / run["seconds"] for run in runs),
+        "gflops_beside": [run["gflops"] for run in runs],
+        "per_gflops": statistics.median(per_gflops),
+        "peak_rss_mib": max(run["peak_rss_mib"] for run in runs),
+        "bleu": sacrebleu.corpus_bleu(outputs, [[references[i] for i in indices]]).score,
+        "outputs_stable_across_rounds": all(run["outputs"] == outputs for run in runs),
         "outputs": dict(zip(indices, outputs)),
     }
 
 
 def run_benchmark(args: argparse.Namespace) -> dict:
-    """Run every configuration; returns the JSON-ready results (outputs stripped)."""
+    """Run every configuration ``args.rounds`` times, interleaved; the JSON-ready results."""
     if args.threads:
         torch.set_num_threads(args.threads)
     sources = args.source.read_text(encoding="utf-8").splitlines()
@@ -110,56 +148,45 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     translator = Translator.from_pretrained(args.model, device="cpu", dtype=args.dtype, quantize=args.quantize)
     machine = describe_machine()
     print(machine_line(machine), flush=True)
-
-    with pausing.paused(args.pause_pid):
-        matmul = matmul_gflops()
-    gflops = matmul["gflops_median"]
-    print(f"fp32 matmul {matmul['shape']}: {gflops:.1f} GFLOP/s (median of {matmul['trials']})", flush=True)
-
     translator.translate(sources[:32], beam_size=max(args.beams))  # warm-up: allocator, kernels
 
+    configs = configurations(args)
+    runs: list[list[dict]] = [[] for _ in configs]
+    # Rounds interleave the configurations, so a slow spell of the machine hits all of them alike.
+    for round_number in range(args.rounds):
+        for config, config_runs in zip(configs, runs):
+            slow = config["kind"] == "naive" or config["batch_size"] == 1
+            texts = [sources[i] for i in (sample if slow else everything)]
+            if config["kind"] == "naive":
+                def run(texts=texts, beam=config["beam_size"]):
+                    return naive_translate(translator, texts, beam, args.length_penalty)
+            else:
+                def run(texts=texts, beam=config["beam_size"], batch_size=config["batch_size"]):
+                    return translator.translate(texts, beam_size=beam, length_penalty=args.length_penalty,
+                                                max_batch_sentences=batch_size, max_batch_tokens=10**9)
+            config_runs.append(measure(run, args.pause_pid))
+            rate = len(texts) / config_runs[-1]["seconds"]
+            print(f"  round {round_number + 1}: {config['search']}, "
+                  f"{config['kind'] if config['kind'] == 'naive' else 'batch ' + str(config['batch_size'])}: "
+                  f"{rate:.1f} sentences/s (matmul {config_runs[-1]['gflops']:.0f} GFLOP/s)", flush=True)
+
     rows = []
-    for beam in args.beams:
-        search = "greedy" if beam == 1 else f"beam {beam}"
-        by_batch = {}
-        for batch_size in sorted(args.batch_sizes, key=lambda b: b != REFERENCE_BATCH):
-            indices = sample if batch_size == 1 else everything
-            texts = [sources[i] for i in indices]
-            row = measure(
-                f"{search}, batch {batch_size}",
-                lambda: translator.translate(texts, beam_size=beam, length_penalty=args.length_penalty,
-                                             max_batch_sentences=batch_size, max_batch_tokens=10**9),
-                translator, indices, references, args.pause_pid,
-            )
-            row.update(search=search, beam_size=beam, batch_size=batch_size, kind="batched")
-            by_batch[batch_size] = row
-            rows.append(row)
-            print(f"  {row['name']}: {row['sentences_per_second']:.1f} sentences/s", flush=True)
-        if not args.no_naive:
-            texts = [sources[i] for i in sample]
-            row = measure(
-                f"{search}, naive (1 sentence, 1 hypothesis at a time)",
-                lambda: naive_translate(translator, texts, beam, args.length_penalty),
-                translator, sample, references, args.pause_pid,
-            )
-            row.update(search=search, beam_size=beam, batch_size=1, kind="naive")
-            rows.append(row)
-            print(f"  {row['name']}: {row['sentences_per_second']:.1f} sentences/s", flush=True)
-            naive_rate = row["sentences_per_second"]
-        else:
-            naive_rate = None
-        reference = by_batch.get(REFERENCE_BATCH)
-        for row in rows:
-            if row["beam_size"] != beam:
-                continue
-            row["per_gflops"] = row["sentences_per_second"] / gflops
-            row["times_naive"] = row["sentences_per_second"] / naive_rate if naive_rate else None
-            if reference is not None:
-                same = [out == reference["outputs"][i] for i, out in row["outputs"].items()]
-                row["same_as_batch_64"] = sum(same) / len(same)
+    for config, config_runs in zip(configs, runs):
+        slow = config["kind"] == "naive" or config["batch_size"] == 1
+        rows.append(summarise(config, config_runs, translator, sample if slow else everything, references))
+    for row in rows:
+        naive = next((r for r in rows if r["kind"] == "naive" and r["beam_size"] == row["beam_size"]), None)
+        reference = next((r for r in rows if r["kind"] == "batched" and r["beam_size"] == row["beam_size"]
+                          and r["batch_size"] == REFERENCE_BATCH), None)
+        if naive is not None:
+            row["times_naive"] = row["sentences_per_second"] / naive["sentences_per_second"]
+            row["times_naive_per_gflops"] = row["per_gflops"] / naive["per_gflops"]
+        if reference is not None:
+            same = [out == reference["outputs"][i] for i, out in row["outputs"].items()]
+            row["same_as_batch_64"] = sum(same) / len(same)
     for row in rows:
         del row["outputs"]
-    rows.sort(key=lambda row: (row["beam_size"], row["kind"] == "naive", row["batch_size"]))
+    gflops = [run["gflops"] for config_runs in runs for run in config_runs]
     return {
         "benchmark": "decode_speed",
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
@@ -168,7 +195,11 @@ def run_benchmark(args: argparse.Namespace) -> dict:
                   "metadata": translator.metadata.get("training", {})},
         "data": {"source": str(args.source), "sentences": len(sources), "slow_sample": len(sample)},
         "length_penalty": args.length_penalty,
-        "matmul": matmul,
+        "rounds": args.rounds,
+        "matmul": {
+            "shape": "320x512 @ 512x8000", "gflops_median": statistics.median(gflops),
+            "gflops_min": min(gflops), "gflops_max": max(gflops), "measurements": len(gflops),
+        },
         "paused_pids": args.pause_pid,
         "paused_seconds": pausing.total_paused_seconds,
         "rows": rows,
@@ -181,21 +212,24 @@ def format_table(results: dict) -> str:
     lines = [
         f"Hardware: {machine_line(results['machine'])}",
         f"Model: {results['model']['path']} ({results['model']['dtype']}"
-        f"{', int8 dynamic quantization' if results['model']['quantized'] else ''}); "
-        f"fp32 matmul {matmul['shape']}: {matmul['gflops_median']:.1f} GFLOP/s",
+        f"{', int8 dynamic quantization' if results['model']['quantized'] else ''}), "
+        f"length penalty {results['length_penalty']}; medians of {results['rounds']} interleaved rounds",
+        f"fp32 matmul {matmul['shape']} beside each run: median {matmul['gflops_median']:.0f} GFLOP/s "
+        f"(range {matmul['gflops_min']:.0f}-{matmul['gflops_max']:.0f} over {matmul['measurements']} measurements)",
         "",
         "| search | batch | sentences | sent/s | tgt pieces/s | sent/s per GFLOP/s | x naive "
-        "| peak RSS MiB | BLEU | same as batch 64 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| x naive per GFLOP/s | peak RSS MiB | BLEU | same as batch 64 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         batch = "naive" if row["kind"] == "naive" else str(row["batch_size"])
-        times = f"{row['times_naive']:.1f}" if row.get("times_naive") else "-"
+        times = f"{row['times_naive']:.1f}" if "times_naive" in row else "-"
+        normalised = f"{row['times_naive_per_gflops']:.1f}" if "times_naive_per_gflops" in row else "-"
         same = f"{100 * row['same_as_batch_64']:.0f}%" if "same_as_batch_64" in row else "-"
         subset = "" if row["sentences"] == results["data"]["sentences"] else " (sample)"
         lines.append(
             f"| {row['search']} | {batch} | {row['sentences']}{subset} | {row['sentences_per_second']:.1f} "
-            f"| {row['target_pieces_per_second']:.0f} | {row['per_gflops']:.3f} | {times} "
+            f"| {row['target_pieces_per_second']:.0f} | {row['per_gflops']:.3f} | {times} | {normalised} "
             f"| {row['peak_rss_mib']:.0f} | {row['bleu']:.2f} | {same} |"
         )
     return "\n".join(lines)

@@ -10,7 +10,9 @@
    into a temporary directory, trains JoeyNMT for ``--steps`` updates and reads the "Tokens per Sec"
    of its log lines, dropping the first logging window (start-up and warm-up).
 
-Both count target tokens the same way: sentencepiece pieces plus EOS, padding excluded.
+Both count target tokens the same way: sentencepiece pieces plus EOS, padding excluded. Both runs
+are bracketed by a short fp32 matmul measurement, as this machine's speed drifts, and the table
+also compares tokens/s per matmul GFLOP/s.
 
 Usage::
 
@@ -32,7 +34,7 @@ from string import Template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
-from hardware import describe_machine, machine_line  # noqa: E402
+from hardware import describe_machine, machine_line, matmul_gflops  # noqa: E402
 
 from translator.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
 
@@ -121,6 +123,8 @@ def run_joeynmt(python: Path, args: argparse.Namespace, work_dir: Path) -> dict:
                              capture_output=True, text=True, check=True).stdout.strip()
     windows: list[tuple[int, float]] = []
     log_lines: list[str] = []
+    with pausing.paused(args.pause_pid):
+        gflops_before = matmul_gflops(seconds=0.15, trials=3)["gflops_median"]
     with contextlib.ExitStack() as pause:
         process = subprocess.Popen(
             [str(python), "-m", "joeynmt", "train", str(config_path), "--skip-test"],
@@ -136,6 +140,7 @@ def run_joeynmt(python: Path, args: argparse.Namespace, work_dir: Path) -> dict:
                     windows.append((int(match.group(1)), float(match.group(2))))
                     print(f"  JoeyNMT step {match.group(1)}: {match.group(2)} tokens/s", flush=True)
             returncode = process.wait()
+            gflops_after = matmul_gflops(seconds=0.15, trials=3)["gflops_median"]
         finally:
             if process.poll() is None:
                 process.kill()
@@ -144,6 +149,7 @@ def run_joeynmt(python: Path, args: argparse.Namespace, work_dir: Path) -> dict:
         tail = "".join(log_lines[-30:])
         raise RuntimeError(f"JoeyNMT training failed (exit {returncode}); last lines:\n{tail}")
     timed = [rate for _, rate in windows[1:]]
+    gflops = (gflops_before + gflops_after) / 2
     return {
         "version": "2.3.0",
         "torch_threads": int(threads),
@@ -152,6 +158,8 @@ def run_joeynmt(python: Path, args: argparse.Namespace, work_dir: Path) -> dict:
         "windows": [{"step": step, "tokens_per_second": rate} for step, rate in windows],
         "target_tokens_per_second_mean": statistics.mean(timed),
         "target_tokens_per_second_median": statistics.median(timed),
+        "matmul_gflops_beside": gflops,
+        "target_tokens_per_second_per_gflops": statistics.mean(timed) / gflops,
         "config": config,
     }
 
@@ -159,20 +167,24 @@ def run_joeynmt(python: Path, args: argparse.Namespace, work_dir: Path) -> dict:
 def format_table(results: dict) -> str:
     """Ours and JoeyNMT's target tokens/s side by side."""
     joey = results["joeynmt"]["target_tokens_per_second_mean"]
+    joey_norm = results["joeynmt"]["target_tokens_per_second_per_gflops"]
     lines = [
         f"Hardware: {machine_line(results['machine'])}",
         "Setup: Multi30k de-en, GRU, emb 256, bi-encoder 2x256, decoder 512, Bahdanau attention, "
         "sentencepiece 8k, 128 sentences/batch",
         "",
-        "| trainer | batching | steps timed | target tokens/s | x JoeyNMT |",
-        "|---|---|---|---|---|",
+        "| trainer | batching | steps timed | target tokens/s | x JoeyNMT | matmul GFLOP/s beside "
+        "| tokens/s per GFLOP/s | x JoeyNMT per GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|",
         f"| JoeyNMT 2.3.0 | random (its sampler) | {results['joeynmt']['steps'] - results['joeynmt']['logging_freq']} "
-        f"| {joey:.0f} | 1.00 |",
+        f"| {joey:.0f} | 1.00 | {results['joeynmt']['matmul_gflops_beside']:.0f} | {joey_norm:.2f} | 1.00 |",
     ]
     for row in results["ours"]["rows"]:
+        norm = row["target_tokens_per_second_per_gflops"]
         lines.append(
             f"| ours (train_speed.py) | {row['batching']} | {row['steps']} "
-            f"| {row['target_tokens_per_second']:.0f} | {row['target_tokens_per_second'] / joey:.2f} |"
+            f"| {row['target_tokens_per_second']:.0f} | {row['target_tokens_per_second'] / joey:.2f} "
+            f"| {row['matmul_gflops_beside']:.0f} | {norm:.2f} | {norm / joey_norm:.2f} |"
         )
     return "\n".join(lines)
 

@@ -9,6 +9,9 @@ batchings are measured:
 * ``random``: 128 random pairs per batch, as JoeyNMT 2.3 samples them (the comparison row);
 * ``bucketed``: 128 pairs of similar length per batch, in shuffled order (less padding).
 
+Each batching is bracketed by a short fp32 matmul measurement (see ``hardware.matmul_gflops``),
+since this machine's speed drifts; tokens/s per GFLOP/s compares runs taken at different moments.
+
 Usage::
 
     python benchmarks/train_speed.py --model models/de-en --json benchmarks/results/train_speed.json
@@ -29,7 +32,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
-from hardware import PeakMemory, describe_machine, machine_line  # noqa: E402
+from hardware import PeakMemory, describe_machine, machine_line, matmul_gflops  # noqa: E402
 
 from training.config import load_config  # noqa: E402
 from training.data import clean_pairs, filter_by_length, make_batch, read_parallel  # noqa: E402
@@ -85,6 +88,7 @@ def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_i
     batches = batches[: args.warmup + args.steps]
     step_seconds, tokens, sentences, losses = [], 0, 0, []
     with pausing.paused(args.pause_pid), PeakMemory() as peak:
+        gflops_before = matmul_gflops(seconds=0.15, trials=3)["gflops_median"]
         for step, indices in enumerate(batches):
             start = time.perf_counter()
             batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices])
@@ -100,6 +104,7 @@ def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_i
                 tokens += target_tokens
                 sentences += len(indices)
                 losses.append(float(plain) / target_tokens)
+        gflops = (gflops_before + matmul_gflops(seconds=0.15, trials=3)["gflops_median"]) / 2
     total = sum(step_seconds)
     return {
         "batching": batching,
@@ -108,6 +113,8 @@ def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_i
         "target_tokens": tokens,
         "seconds": total,
         "target_tokens_per_second": tokens / total,
+        "matmul_gflops_beside": gflops,
+        "target_tokens_per_second_per_gflops": tokens / total / gflops,
         "sentences_per_second": sentences / total,
         "median_step_seconds": statistics.median(step_seconds),
         "target_tokens_per_batch": tokens / len(step_seconds),
@@ -166,14 +173,15 @@ def format_table(results: dict) -> str:
         "clip + AdamW per step",
         "",
         "| batching | sentences/batch | steps | target tokens/batch | target tokens/s | sentences/s "
-        "| median step s | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| median step s | matmul GFLOP/s beside | tokens/s per GFLOP/s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         lines.append(
             f"| {row['batching']} | {row['batch_sentences']} | {row['steps']} | {row['target_tokens_per_batch']:.0f} "
             f"| {row['target_tokens_per_second']:.0f} | {row['sentences_per_second']:.1f} "
-            f"| {row['median_step_seconds']:.2f} | {row['peak_rss_mib']:.0f} |"
+            f"| {row['median_step_seconds']:.2f} | {row['matmul_gflops_beside']:.0f} "
+            f"| {row['target_tokens_per_second_per_gflops']:.2f} | {row['peak_rss_mib']:.0f} |"
         )
     return "\n".join(lines)
 
