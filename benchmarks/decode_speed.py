@@ -35,7 +35,7 @@ import sacrebleu
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hardware import PeakMemory, describe_machine, machine_line, matmul_gflops  # noqa: E402
+from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops  # noqa: E402
 from naive_search import naive_translate  # noqa: E402
 
 import pausing  # noqa: E402
@@ -191,6 +191,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         "benchmark": "decode_speed",
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
         "machine": machine,
+        "code": code_version(),
         "model": {"path": str(args.model), "dtype": args.dtype, "quantized": args.quantize,
                   "metadata": translator.metadata.get("training", {})},
         "data": {"source": str(args.source), "sentences": len(sources), "slow_sample": len(sample)},
@@ -213,7 +214,8 @@ def format_table(results: dict) -> str:
         f"Hardware: {machine_line(results['machine'])}",
         f"Model: {results['model']['path']} ({results['model']['dtype']}"
         f"{', int8 dynamic quantization' if results['model']['quantized'] else ''}), "
-        f"length penalty {results['length_penalty']}; medians of {results['rounds']} interleaved rounds",
+        f"length penalty {results['length_penalty']}; "
+        + (f"medians of {results['rounds']} interleaved rounds" if results["rounds"] > 1 else "one round"),
         f"fp32 matmul {matmul['shape']} beside each run: median {matmul['gflops_median']:.0f} GFLOP/s "
         f"(range {matmul['gflops_min']:.0f}-{matmul['gflops_max']:.0f} over {matmul['measurements']} measurements)",
         "",

@@ -10,7 +10,9 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import time
+from pathlib import Path
 
 import torch
 
@@ -27,6 +29,22 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> list[str]:
+    """The SIMD/matrix-unit flags that matter for fp32, bf16 and int8 kernels, from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    present = set(line.split(":", 1)[1].split())
+                    return [flag for flag in SIMD_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
 def describe_machine() -> dict:
     """CPU, cores, torch threads and versions, as a JSON-ready dict."""
     return {
@@ -37,6 +55,7 @@ def describe_machine() -> dict:
         "torch_interop_threads": torch.get_num_interop_threads(),
         "torch_version": torch.__version__,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_flags": cpu_flags(),
         "mkl": torch.backends.mkl.is_available(),
         "mkldnn": torch.backends.mkldnn.is_available(),
         "python": platform.python_version(),
@@ -46,11 +65,29 @@ def describe_machine() -> dict:
     }
 
 
+def code_version() -> dict:
+    """The git commit the benchmark ran on, and whether translator/ or training/ had local edits."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {
+        "commit": git("rev-parse", "HEAD") or "unknown",
+        "library_edited_since_commit": bool(git("status", "--porcelain", "--", "translator", "training")),
+    }
+
+
 def machine_line(machine: dict) -> str:
     """One line naming the hardware, for the top of a printed table."""
     return (
-        f"{machine['cpu_model']} ({machine['cpu_capability']}), {machine['cores_usable']} cores, "
-        f"torch {machine['torch_version']} with {machine['torch_threads']} threads, "
+        f"{machine['cpu_model']} ({machine['cpu_capability']}"
+        f"{' + AMX' if 'amx_bf16' in machine.get('cpu_flags', []) else ''}), {machine['cores_usable']} cores, "
+        f"torch {machine['torch_version']} with {machine['torch_threads']} "
+        f"thread{'s' if machine['torch_threads'] != 1 else ''}, "
         f"Python {machine['python']}"
     )
 

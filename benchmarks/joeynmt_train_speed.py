@@ -34,7 +34,7 @@ from string import Template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
-from hardware import describe_machine, machine_line, matmul_gflops  # noqa: E402
+from hardware import code_version, describe_machine, machine_line, matmul_gflops  # noqa: E402
 
 from translator.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
 
@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "joeynmt_train_speed",
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
         "machine": machine,
+        "code": code_version(),
         "joeynmt": joeynmt,
         "ours": ours,
         "ratio_ours_random_to_joeynmt": next(

@@ -30,7 +30,7 @@ from torch.profiler import ProfilerActivity, profile, record_function
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
 from decode_speed import DATA, evenly_spaced  # noqa: E402
-from hardware import describe_machine, machine_line  # noqa: E402
+from hardware import code_version, describe_machine, machine_line  # noqa: E402
 
 from translator.tokenizer import BOS_ID, EOS_ID  # noqa: E402
 from translator.translate import Translator  # noqa: E402
@@ -142,6 +142,7 @@ def profile_search(translator: Translator, texts: list[str], beam: int, args: ar
         f"Hardware: {machine_line(describe_machine())}",
         f"Model: {args.model} ({args.dtype}{', int8 dynamic quantization' if args.quantize else ''})",
         f"Command: {' '.join([Path(sys.argv[0]).as_posix()] + sys.argv[1:])}",
+        f"Code: {code_version()}",
         "",
         f"wall time without profiler: {plain_ms:.0f} ms ({len(texts) / plain_ms * 1000:.1f} sentences/s)",
         f"wall time with profiler:    {profiled_ms:.0f} ms (profiler overhead inflates small ops)",

@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -29,10 +30,11 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
-from hardware import PeakMemory, describe_machine, machine_line, matmul_gflops  # noqa: E402
+from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops  # noqa: E402
 
 from training.config import load_config  # noqa: E402
 from training.data import clean_pairs, filter_by_length, make_batch, read_parallel  # noqa: E402
@@ -58,6 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="seed for the batches, initialisation and dropout")
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
                         help="SIGSTOP this process (e.g. a training run) while timing; repeatable")
+    parser.add_argument("--profile", type=Path,
+                        help="also run the first batching's timed steps under torch.profiler and write its tables here")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     return parser.parse_args(argv)
 
@@ -77,8 +81,23 @@ def sentence_batches(src_ids: list[list[int]], tgt_ids: list[list[int]], size: i
     return batches
 
 
-def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_ids, model_config) -> dict:
-    """Train a fresh model for warm-up + timed steps on one batching; the timed steps' figures."""
+def train_step(loss_module: LossModule, optimizer: torch.optim.Optimizer, batch, clip_norm: float) -> tuple[int, float]:
+    """One update as training.trainer makes it; (target tokens, plain loss per token)."""
+    target_tokens = batch.target_tokens
+    smoothed, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
+    optimizer.zero_grad(set_to_none=True)
+    (smoothed / target_tokens).backward()
+    nn.utils.clip_grad_norm_(loss_module.model.parameters(), clip_norm)
+    optimizer.step()
+    return target_tokens, float(plain) / target_tokens
+
+
+def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_ids, model_config,
+                 profiler: profile | None = None) -> dict:
+    """Train a fresh model for warm-up + timed steps on one batching; the timed steps' figures.
+
+    With ``profiler``, the steps (not the model's initialisation) run under it.
+    """
     torch.manual_seed(args.seed)
     model = Seq2Seq(model_config).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.learning_rate,
@@ -89,21 +108,17 @@ def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_i
     step_seconds, tokens, sentences, losses = [], 0, 0, []
     with pausing.paused(args.pause_pid), PeakMemory() as peak:
         gflops_before = matmul_gflops(seconds=0.15, trials=3)["gflops_median"]
-        for step, indices in enumerate(batches):
-            start = time.perf_counter()
-            batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices])
-            target_tokens = batch.target_tokens
-            smoothed, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
-            optimizer.zero_grad(set_to_none=True)
-            (smoothed / target_tokens).backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_norm)
-            optimizer.step()
-            elapsed = time.perf_counter() - start
-            if step >= args.warmup:
-                step_seconds.append(elapsed)
-                tokens += target_tokens
-                sentences += len(indices)
-                losses.append(float(plain) / target_tokens)
+        with profiler or contextlib.nullcontext():  # the steps only, not the matmul beside them
+            for step, indices in enumerate(batches):
+                start = time.perf_counter()
+                batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices])
+                target_tokens, loss = train_step(loss_module, optimizer, batch, config.train.clip_norm)
+                elapsed = time.perf_counter() - start
+                if step >= args.warmup:
+                    step_seconds.append(elapsed)
+                    tokens += target_tokens
+                    sentences += len(indices)
+                    losses.append(loss)
         gflops = (gflops_before + matmul_gflops(seconds=0.15, trials=3)["gflops_median"]) / 2
     total = sum(step_seconds)
     return {
@@ -151,10 +166,15 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         row = run_batching(batching, args, config, src_ids, tgt_ids, model_config)
         rows.append(row)
         print(f"  {batching}: {row['target_tokens_per_second']:.0f} target tokens/s", flush=True)
+    if args.profile:
+        prof = profile(activities=[ProfilerActivity.CPU], record_shapes=True)
+        profiled = run_batching(args.batching[0], args, config, src_ids, tgt_ids, model_config, prof)
+        write_profile(prof, profiled, machine, args)
     return {
         "benchmark": "train_speed",
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
         "machine": machine,
+        "code": code_version(),
         "config": str(args.config),
         "model": model_config.model_dump(),
         "parameters": sum(p.numel() for p in Seq2Seq(model_config).parameters()),
@@ -163,6 +183,25 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         "paused_seconds": pausing.total_paused_seconds,
         "rows": rows,
     }
+
+
+def write_profile(prof, row: dict, machine: dict, args: argparse.Namespace) -> None:
+    """torch.profiler's operator tables for the profiled steps (warm-up steps included)."""
+    lines = [
+        f"Profile of {args.warmup} warm-up + {row['steps']} training steps, {row['batching']} batches of "
+        f"{row['batch_sentences']} sentences ({row['target_tokens_per_second']:.0f} target tokens/s under the profiler)",
+        f"Hardware: {machine_line(machine)}",
+        f"Code: {code_version()}",
+        f"Command: {' '.join([Path(sys.argv[0]).as_posix()] + sys.argv[1:])}",
+        "",
+        "Operators by self CPU time (forward and backward ops; autograd's backward nodes appear as *Backward*)",
+        prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=35),
+        "Operators by self CPU time and input shape (top 25)",
+        prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=25),
+    ]
+    args.profile.parent.mkdir(parents=True, exist_ok=True)
+    args.profile.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.profile}")
 
 
 def format_table(results: dict) -> str:
