@@ -42,7 +42,10 @@ class AdditiveAttention(nn.Module):
             context (batch, value_size) and weights (batch, src_len); padded positions get weight 0.
         """
         projected_query = self.query_layer(query).unsqueeze(1)  # (batch, 1, attention)
-        energies = self.energy_layer(torch.tanh(projected_query + projected_keys)).squeeze(2)
+        # (batch, src_len, attention) is the largest tensor of a step: tanh in place, so it is
+        # written once, not twice (autograd is fine with it: tanh's backward needs only its output).
+        hidden = torch.tanh_(projected_query + projected_keys)
+        energies = self.energy_layer(hidden).squeeze(2)
         energies = energies.masked_fill(~src_mask, float("-inf"))  # (batch, src_len)
         weights = torch.softmax(energies, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (batch, value_size)

@@ -64,8 +64,9 @@ class Seq2Seq(nn.Module):
         memory, state = self.encode(src_ids, src_lengths)
         embedded = self.decoder.embed(tgt_in_ids)  # (batch, tgt_len, emb), all positions at once
         outputs, contexts, weights = [], [], []
-        for position in range(tgt_in_ids.size(1)):
-            output, context, state, step_weights = self.decoder.recur(embedded[:, position], state, memory)
+        # unbind rather than embedded[:, t]: the backward of a slice zero-fills a full-size gradient per step.
+        for step_embedded in embedded.unbind(1):
+            output, context, state, step_weights = self.decoder.recur(step_embedded, state, memory)
             outputs.append(output)
             contexts.append(context)
             weights.append(step_weights)

@@ -121,13 +121,13 @@ def beam_search(
     for step in range(longest):
         rows = active.numel()
         logits, state, weights = model.step(prev_ids, state, memory)
-        logits = logits.float()
+        logits = logits.float()  # no-op in fp32; scores accumulate in fp32 whatever the model's dtype
         # Within one hypothesis every continuation shares the length normaliser, so its best
         # `width` pieces by log-probability are its only candidates for the new beam: a top-k
         # over the vocabulary per hypothesis, then over beam x width, never over beam x vocab.
         width = min(beam, logits.size(-1))
-        top_logits, top_ids = logits.topk(width, dim=-1)  # (rows * beam, width)
-        top_log_probs = (top_logits - torch.logsumexp(logits, dim=-1, keepdim=True)).view(rows, beam, width)
+        top_log_probs, top_ids = torch.log_softmax(logits, dim=-1).topk(width, dim=-1)  # (rows * beam, width)
+        top_log_probs = top_log_probs.view(rows, beam, width)
         top_ids = top_ids.view(rows, beam, width)
         # A finished hypothesis has exactly one continuation, PAD, which costs nothing.
         frozen = torch.full_like(top_log_probs[0, 0], float("-inf"))
@@ -235,9 +235,8 @@ def greedy_search(
 
     for step in range(int(limits.max())):
         logits, state, weights = model.step(prev_ids, state, memory)
-        logits = logits.float()
-        best_logit, next_ids = logits.max(dim=-1)
-        scores = scores + (best_logit - torch.logsumexp(logits, dim=-1))
+        best_log_prob, next_ids = torch.log_softmax(logits.float(), dim=-1).max(dim=-1)
+        scores = scores + best_log_prob
         finished = next_ids == EOS_ID  # a finished sentence leaves the batch at once
         tokens = torch.cat([tokens, next_ids.unsqueeze(1)], dim=1)
         if attention is not None:
