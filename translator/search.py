@@ -84,6 +84,12 @@ def beam_search(
 ) -> SearchResult:
     """Beam search over a padded batch.
 
+    Every row the model computes is a live hypothesis: a candidate that ends in EOS leaves the
+    beam for the sentence's store of finished hypotheses (the ``beam_size`` best are kept), and
+    the beam is refilled with the best candidates that did not end. A sentence is done once it
+    has ``beam_size`` finished hypotheses, or at its length cap, where the live ones count as
+    finished too. Done sentences leave the batch.
+
     Args:
         model: the translation model (put in eval mode by the caller).
         src_ids: (batch, src_len) source piece ids padded with PAD_ID.
@@ -107,13 +113,18 @@ def beam_search(
     memory = memory.index_select(repeat)
     state = select_state(state, repeat)
 
-    # Per active sentence and beam: raw cumulative log-prob, output length, finished flag.
-    scores = torch.full((batch_size, beam), float("-inf"), device=device)
+    # Live hypotheses, per active sentence and beam; all of them have `step` pieces.
+    scores = torch.full((batch_size, beam), float("-inf"), device=device)  # raw cumulative log-probs
     scores[:, 0] = 0.0
-    lengths = torch.zeros(batch_size, beam, dtype=torch.long, device=device)
-    finished = torch.zeros(batch_size, beam, dtype=torch.bool, device=device)
-    tokens = torch.empty(batch_size, beam, 0, dtype=torch.long, device=device)
-    attention = torch.empty(batch_size, beam, 0, src_len, device=device) if return_attention else None
+    tokens = torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device)
+    # Finished hypotheses: the `beam` best per sentence, scores already length-normalised.
+    done_scores = torch.full((batch_size, beam), float("-inf"), device=device)
+    done_tokens = torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device)
+    done_lengths = torch.zeros(batch_size, beam, dtype=torch.long, device=device)
+    attention = done_attention = None
+    if return_attention:
+        attention = torch.zeros(batch_size, beam, longest, src_len, device=device)
+        done_attention = torch.zeros(batch_size, beam, longest, src_len, device=device)
     prev_ids = torch.full((batch_size * beam,), BOS_ID, dtype=torch.long, device=device)
     active = torch.arange(batch_size, device=device)  # original index of each active sentence
     results: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
@@ -122,54 +133,63 @@ def beam_search(
         rows = active.numel()
         logits, state, weights = model.step(prev_ids, state, memory)
         logits = logits.float()  # no-op in fp32; scores accumulate in fp32 whatever the model's dtype
-        # Within one hypothesis every continuation shares the length normaliser, so its best
-        # `width` pieces by log-probability are its only candidates for the new beam: a top-k
-        # over the vocabulary per hypothesis, then over beam x width, never over beam x vocab.
-        width = min(beam, logits.size(-1))
-        top_log_probs, top_ids = torch.log_softmax(logits, dim=-1).topk(width, dim=-1)  # (rows * beam, width)
-        top_log_probs = top_log_probs.view(rows, beam, width)
-        top_ids = top_ids.view(rows, beam, width)
-        # A finished hypothesis has exactly one continuation, PAD, which costs nothing.
-        frozen = torch.full_like(top_log_probs[0, 0], float("-inf"))
-        frozen[0] = 0.0
-        top_log_probs = torch.where(finished.unsqueeze(-1), frozen, top_log_probs)
-        top_ids = top_ids.masked_fill(finished.unsqueeze(-1), PAD_ID)
-        candidates = scores.unsqueeze(-1) + top_log_probs  # (rows, beam, width)
-        new_lengths = lengths + (~finished).long()
-        # Rank every candidate by its length-normalised score, finished or not.
-        ranking = candidates / length_normaliser(new_lengths, alpha).unsqueeze(-1)
-        _, best = ranking.view(rows, -1).topk(beam, dim=-1)  # (rows, beam)
+        # What this step needs is the sentence's best `beam` candidates (the EOS ones among them
+        # finish) and its best `beam` candidates that do not end. A hypothesis holds at most one
+        # EOS candidate, so both sets lie within each hypothesis's own best beam + 1 pieces: a
+        # top-k over the vocabulary per hypothesis, then over beam x width.
+        width = min(beam + 1, logits.size(-1))
+        top_log_probs, top_ids = torch.log_softmax(logits, dim=-1).topk(width, dim=-1)
+        candidates = (scores.unsqueeze(-1) + top_log_probs.view(rows, beam, width)).view(rows, -1)
+        # All candidates have step + 1 pieces, so raw scores rank them as normalised ones would.
+        cand_scores, best = candidates.topk(2 * beam, dim=-1)  # (rows, 2 * beam), best first
         origin = best // width
-        next_ids = top_ids.view(rows, -1).gather(1, best)
-        scores = candidates.view(rows, -1).gather(1, best)
-        lengths = new_lengths.gather(1, origin)
-        was_finished = finished.gather(1, origin)
-        finished = was_finished | (next_ids == EOS_ID) | torch.isinf(scores)
-        tokens = torch.cat([tokens.gather(1, origin.unsqueeze(-1).expand_as(tokens)), next_ids.unsqueeze(-1)], -1)
-        flat_origin = (torch.arange(rows, device=device).unsqueeze(1) * beam + origin).view(-1)
-        state = select_state(state, flat_origin)
+        cand_ids = top_ids.view(rows, -1).gather(1, best)
+        cand_tokens = tokens.gather(1, origin.unsqueeze(-1).expand(rows, 2 * beam, longest))
+        cand_tokens[:, :, step] = cand_ids
+        cand_attention = None
         if attention is not None:
-            step_weights = weights.view(rows, beam, 1, src_len).gather(
-                1, origin.view(rows, beam, 1, 1).expand(rows, beam, 1, src_len)
-            )
-            history = attention.gather(
-                1, origin.view(rows, beam, 1, 1).expand(rows, beam, attention.size(2), src_len)
-            )
-            attention = torch.cat([history, step_weights], dim=2)
-        prev_ids = next_ids.view(-1)
+            cand_attention = _gather_beams(attention, origin)
+            cand_attention[:, :, step] = _gather_beams(weights.view(rows, beam, 1, src_len), origin)[:, :, 0]
 
-        # A sentence is done when all its beams are finished or its length cap is reached.
-        done = finished.all(dim=1) | (limits[active] <= step + 1)
+        # Candidates ending in EOS among the best `beam` join the finished store.
+        normaliser = float(length_normaliser(torch.tensor(step + 1), alpha))
+        rank = torch.arange(2 * beam, device=device).expand(rows, -1)
+        ends = (cand_ids == EOS_ID) & (rank < beam) & torch.isfinite(cand_scores)
+        at_cap = limits[active] <= step + 1
+        # At the cap the best live candidates are finished as they are, without EOS.
+        keep_alive = ~(cand_ids == EOS_ID)
+        alive_rank = torch.where(keep_alive, rank, rank + 2 * beam)
+        alive_slots = alive_rank.topk(beam, dim=-1, largest=False).indices  # (rows, beam), by score
+        capped = torch.zeros_like(ends).scatter(1, alive_slots, at_cap.unsqueeze(1).expand(-1, beam))
+        joining = (ends | capped) & torch.isfinite(cand_scores)
+        joining_scores = torch.where(joining, cand_scores / normaliser, float("-inf"))
+        merged_scores, pick = torch.cat([done_scores, joining_scores], 1).topk(beam, dim=-1)
+        done_scores = merged_scores
+        done_tokens = torch.cat([done_tokens, cand_tokens], 1).gather(1, pick.unsqueeze(-1).expand(-1, -1, longest))
+        done_lengths = torch.cat([done_lengths, torch.full_like(cand_ids, step + 1)], 1).gather(1, pick)
+        if attention is not None:
+            done_attention = _gather_beams(torch.cat([done_attention, cand_attention], 1), pick)
+
+        # The beam continues with the best candidates that did not end.
+        scores = cand_scores.gather(1, alive_slots)
+        tokens = cand_tokens.gather(1, alive_slots.unsqueeze(-1).expand(-1, -1, longest))
+        if attention is not None:
+            attention = _gather_beams(cand_attention, alive_slots)
+        prev_ids = cand_ids.gather(1, alive_slots).view(-1)
+        beam_origin = origin.gather(1, alive_slots)
+        state = select_state(state, (torch.arange(rows, device=device).unsqueeze(1) * beam + beam_origin).view(-1))
+
+        done = at_cap | torch.isfinite(done_scores).all(dim=1)
         if bool(done.any()):
-            _collect(results, active[done], tokens[done], scores[done], lengths[done],
-                     None if attention is None else attention[done], alpha, options.n_best)
+            _collect(results, active[done], done_tokens[done], done_scores[done], done_lengths[done],
+                     None if done_attention is None else done_attention[done], options.n_best)
             keep = (~done).nonzero().squeeze(1)
             if keep.numel() == 0:
                 break
-            active, scores, lengths, finished, tokens = (
-                active[keep], scores[keep], lengths[keep], finished[keep], tokens[keep]
-            )
-            attention = None if attention is None else attention[keep]
+            active, scores, tokens = active[keep], scores[keep], tokens[keep]
+            done_scores, done_tokens, done_lengths = done_scores[keep], done_tokens[keep], done_lengths[keep]
+            if attention is not None:
+                attention, done_attention = attention[keep], done_attention[keep]
             keep_rows = (keep.unsqueeze(1) * beam + torch.arange(beam, device=device)).view(-1)
             memory = memory.index_select(keep_rows)
             state = select_state(state, keep_rows)
@@ -177,24 +197,28 @@ def beam_search(
     return SearchResult(results)
 
 
+def _gather_beams(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values (rows, beams, ...) -> (rows, k, ...) picking beams ``index`` (rows, k) per row."""
+    shape = index.shape + values.shape[2:]
+    return values.gather(1, index.view(*index.shape, *([1] * (values.dim() - 2))).expand(shape))
+
+
 def _collect(
     results: list[list[Hypothesis]],
     sentence_ids: torch.Tensor,
     tokens: torch.Tensor,
-    scores: torch.Tensor,
+    final_scores: torch.Tensor,
     lengths: torch.Tensor,
     attention: torch.Tensor | None,
-    alpha: float,
     n_best: int,
 ) -> None:
     """Store the n best hypotheses of sentences that just finished searching.
 
-    tokens: (done, beam, steps); scores, lengths: (done, beam);
-    attention: (done, beam, steps, src_len) or None.
+    tokens: (done, k, steps); final_scores (length-normalised), lengths: (done, k);
+    attention: (done, k, steps, src_len) or None.
     """
-    final = scores / length_normaliser(lengths, alpha)
-    order = final.argsort(dim=1, descending=True)[:, :n_best]
-    final, lengths = final.gather(1, order).tolist(), lengths.gather(1, order).tolist()
+    order = final_scores.argsort(dim=1, descending=True)[:, :n_best]
+    final, lengths = final_scores.gather(1, order).tolist(), lengths.gather(1, order).tolist()
     tokens = tokens.gather(1, order.unsqueeze(-1).expand(-1, -1, tokens.size(2))).tolist()
     for row, sentence in enumerate(sentence_ids.tolist()):
         for rank in range(len(order[row])):
@@ -245,10 +269,9 @@ def greedy_search(
         done = finished | (limits[active] <= step + 1)
         if bool(done.any()):
             lengths = torch.full_like(next_ids[done], step + 1)
-            _collect(results, active[done], tokens[done].unsqueeze(1), scores[done].unsqueeze(1),
-                     lengths.unsqueeze(1),
-                     None if attention is None else attention[done].unsqueeze(1),
-                     options.length_penalty, 1)
+            final = scores[done] / length_normaliser(lengths, options.length_penalty)
+            _collect(results, active[done], tokens[done].unsqueeze(1), final.unsqueeze(1), lengths.unsqueeze(1),
+                     None if attention is None else attention[done].unsqueeze(1), 1)
             keep = (~done).nonzero().squeeze(1)
             if keep.numel() == 0:
                 break
