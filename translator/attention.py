@@ -30,23 +30,28 @@ class AdditiveAttention(nn.Module):
         values: torch.Tensor,
         src_mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Attend with one query per sentence.
+        """Attend with one or more queries per sentence.
 
         Args:
-            query: (batch, query_size), the decoder state.
+            query: (batch * beam, query_size), the decoder states; rows ``i * beam ... i * beam +
+                beam - 1`` belong to sentence ``i`` (beam = 1 in training and greedy search).
             projected_keys: (batch, src_len, attention_size) from :meth:`project_keys`.
             values: (batch, src_len, value_size), the encoder outputs.
             src_mask: (batch, src_len) bool, True on real source positions.
 
         Returns:
-            context (batch, value_size) and weights (batch, src_len); padded positions get weight 0.
+            context (batch * beam, value_size) and weights (batch * beam, src_len); padded
+            positions get weight 0.
         """
-        projected_query = self.query_layer(query).unsqueeze(1)  # (batch, 1, attention)
-        # (batch, src_len, attention) is the largest tensor of a step: tanh in place, so it is
-        # written once, not twice (autograd is fine with it: tanh's backward needs only its output).
-        hidden = torch.tanh_(projected_query + projected_keys)
-        energies = self.energy_layer(hidden).squeeze(2)
-        energies = energies.masked_fill(~src_mask, float("-inf"))  # (batch, src_len)
+        batch, src_len, attention_size = projected_keys.shape
+        beam = query.size(0) // batch
+        # Beams of one sentence share its keys by broadcasting, so beam search never copies them.
+        projected_query = self.query_layer(query).view(batch, beam, 1, attention_size)
+        # (batch, beam, src_len, attention) is the largest tensor of a step: tanh in place, so it
+        # is written once, not twice (autograd is fine with it: tanh's backward needs only its output).
+        hidden = torch.tanh_(projected_query + projected_keys.unsqueeze(1))
+        energies = self.energy_layer(hidden).squeeze(-1)  # (batch, beam, src_len)
+        energies = energies.masked_fill(~src_mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(energies, dim=-1)
-        context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (batch, value_size)
-        return context, weights
+        context = torch.bmm(weights, values)  # (batch, beam, value_size)
+        return context.view(batch * beam, -1), weights.view(batch * beam, src_len)

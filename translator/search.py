@@ -109,9 +109,8 @@ def beam_search(
     limits = output_limits(src_lengths, options).to(device)
     longest = int(limits.max())
 
-    repeat = torch.arange(batch_size, device=device).repeat_interleave(beam)
-    memory = memory.index_select(repeat)
-    state = select_state(state, repeat)
+    # One memory row per sentence (attention broadcasts it over the beam); beam rows of state.
+    state = select_state(state, torch.arange(batch_size, device=device).repeat_interleave(beam))
 
     # Live hypotheses, per active sentence and beam; all of them have `step` pieces.
     scores = torch.full((batch_size, beam), float("-inf"), device=device)  # raw cumulative log-probs
@@ -191,7 +190,7 @@ def beam_search(
             if attention is not None:
                 attention, done_attention = attention[keep], done_attention[keep]
             keep_rows = (keep.unsqueeze(1) * beam + torch.arange(beam, device=device)).view(-1)
-            memory = memory.index_select(keep_rows)
+            memory = memory.index_select(keep)
             state = select_state(state, keep_rows)
             prev_ids = prev_ids.index_select(0, keep_rows)
     return SearchResult(results)
