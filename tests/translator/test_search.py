@@ -145,3 +145,16 @@ def test_invalid_options_are_rejected_with_a_message():
         SearchOptions(beam_size=0)
     with pytest.raises(ValueError, match="max_output_length"):
         SearchOptions(max_output_length=0)
+
+
+@pytest.mark.parametrize("size", [50, 7931, 8000, 4097])
+def test_blockwise_top_k_equals_torch_top_k(size):
+    from translator.search import _top_k
+
+    values = torch.randn(37, size, generator=torch.Generator().manual_seed(size))
+    values[3] = float("-inf")  # a row with nothing but ties
+    expected_values, expected_indices = values.topk(6, dim=-1)
+    top_values, top_indices = _top_k(values, 6)
+    assert torch.equal(top_values, expected_values)
+    assert torch.equal(values.gather(1, top_indices), expected_values)
+    assert torch.equal(top_indices[[0, 1, 2, 4]], expected_indices[[0, 1, 2, 4]])
