@@ -1,9 +1,10 @@
 """Batched greedy and beam search.
 
 Every sentence of the batch and every beam of it live in one tensor of batch × beam rows; no
-Python loop runs over sentences while decoding. Finished hypotheses stay in their beam with a
-frozen score (their only continuation is PAD at no cost), and a sentence whose beams are all
-finished leaves the active batch so later steps do no work for it.
+Python loop runs over sentences while decoding. In beam search a hypothesis that ends leaves the
+beam for its sentence's store of finished hypotheses (a tensor too), so every row the model
+computes is live; a sentence that is done leaves the active batch, so later steps do no work
+for it.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def beam_search(
         cand_scores, best = candidates.topk(2 * beam, dim=-1)  # (rows, 2 * beam), best first
         origin = best // width
         cand_ids = top_ids.view(rows, -1).gather(1, best)
-        cand_tokens = tokens.gather(1, origin.unsqueeze(-1).expand(rows, 2 * beam, longest))
+        cand_tokens = _gather_beams(tokens, origin)  # (rows, 2 * beam, longest)
         cand_tokens[:, :, step] = cand_ids
         cand_attention = None
         if attention is not None:
@@ -153,25 +154,24 @@ def beam_search(
         # Candidates ending in EOS among the best `beam` join the finished store.
         normaliser = float(length_normaliser(torch.tensor(step + 1), alpha))
         rank = torch.arange(2 * beam, device=device).expand(rows, -1)
-        ends = (cand_ids == EOS_ID) & (rank < beam) & torch.isfinite(cand_scores)
+        ends = (cand_ids == EOS_ID) & (rank < beam)
         at_cap = limits[active] <= step + 1
         # At the cap the best live candidates are finished as they are, without EOS.
-        keep_alive = ~(cand_ids == EOS_ID)
-        alive_rank = torch.where(keep_alive, rank, rank + 2 * beam)
+        alive_rank = torch.where(cand_ids == EOS_ID, rank + 2 * beam, rank)
         alive_slots = alive_rank.topk(beam, dim=-1, largest=False).indices  # (rows, beam), by score
         capped = torch.zeros_like(ends).scatter(1, alive_slots, at_cap.unsqueeze(1).expand(-1, beam))
         joining = (ends | capped) & torch.isfinite(cand_scores)
         joining_scores = torch.where(joining, cand_scores / normaliser, float("-inf"))
         merged_scores, pick = torch.cat([done_scores, joining_scores], 1).topk(beam, dim=-1)
         done_scores = merged_scores
-        done_tokens = torch.cat([done_tokens, cand_tokens], 1).gather(1, pick.unsqueeze(-1).expand(-1, -1, longest))
+        done_tokens = _gather_beams(torch.cat([done_tokens, cand_tokens], 1), pick)
         done_lengths = torch.cat([done_lengths, torch.full_like(cand_ids, step + 1)], 1).gather(1, pick)
         if attention is not None:
             done_attention = _gather_beams(torch.cat([done_attention, cand_attention], 1), pick)
 
         # The beam continues with the best candidates that did not end.
         scores = cand_scores.gather(1, alive_slots)
-        tokens = cand_tokens.gather(1, alive_slots.unsqueeze(-1).expand(-1, -1, longest))
+        tokens = _gather_beams(cand_tokens, alive_slots)
         if attention is not None:
             attention = _gather_beams(cand_attention, alive_slots)
         prev_ids = cand_ids.gather(1, alive_slots).view(-1)
