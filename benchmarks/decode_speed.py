@@ -25,7 +25,6 @@ of the same search.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ import sacrebleu
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops  # noqa: E402
+from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
 from naive_search import naive_translate  # noqa: E402
 
 import pausing  # noqa: E402
@@ -240,12 +239,7 @@ def format_table(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results = run_benchmark(args)
-    print()
-    print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+    print_and_save(format_table(results), results, args.json)
     return 0
 
 

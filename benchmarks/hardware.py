@@ -171,3 +171,15 @@ def _status_kib(field: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def print_and_save(table: str, results: dict, json_path: Path | None) -> None:
+    """Print a benchmark's table and, when asked, write its results as JSON."""
+    import json
+
+    print()
+    print(table)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {json_path}")

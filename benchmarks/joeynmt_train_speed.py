@@ -34,7 +34,7 @@ from string import Template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
-from hardware import code_version, describe_machine, machine_line, matmul_gflops  # noqa: E402
+from hardware import code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
 
 from translator.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
 
@@ -211,12 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "paused_pids": args.pause_pid,
         "joeynmt_paused_seconds": pausing.total_paused_seconds,
     }
-    print()
-    print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+    print_and_save(format_table(results), results, args.json)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import random
 import statistics
 import sys
@@ -34,7 +33,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
-from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops  # noqa: E402
+from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
 
 from training.config import load_config  # noqa: E402
 from training.data import clean_pairs, filter_by_length, make_batch, read_parallel  # noqa: E402
@@ -228,12 +227,7 @@ def format_table(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results = run_benchmark(args)
-    print()
-    print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+    print_and_save(format_table(results), results, args.json)
     return 0
 
 
