@@ -298,8 +298,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                         disable=rank != 0, dynamic_ncols=True, mininterval=2.0)
         while state.batch_in_epoch < per_rank and not done():
             indices = batches[state.batch_in_epoch]
-            batch = make_batch([data.train_src[i] for i in indices], [data.train_tgt[i] for i in indices]).to(device)
-            tokens = batch.target_tokens
+            batch = make_batch([data.train_src[i] for i in indices], [data.train_tgt[i] for i in indices])
+            tokens = batch.target_tokens  # counted on the CPU copy: no device sync
+            batch = batch.to(device)
             lr = opt.learning_rate * state.lr_scale * min(1.0, (state.step + 1) / max(1, opt.warmup_steps))
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -310,16 +311,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             optimizer.step()
             state.step += 1
             state.batch_in_epoch += 1
-            window_loss += float(plain)
+            window_loss += plain  # a device tensor; read back only when logged, not every step
             window_tokens += tokens
             progress.update(1)
             if state.step % 50 == 0:
                 elapsed = time.perf_counter() - window_start
-                progress.set_postfix(loss=f"{window_loss / window_tokens:.3f}", lr=f"{lr:.1e}",
+                progress.set_postfix(loss=f"{float(window_loss) / window_tokens:.3f}", lr=f"{lr:.1e}",
                                      tok_s=f"{world_size * window_tokens / elapsed:.0f}")
             if state.step % opt.validate_every == 0 or (opt.max_steps and state.step >= opt.max_steps):
                 elapsed = time.perf_counter() - window_start
-                train_loss = window_loss / max(1, window_tokens)
+                train_loss = float(window_loss) / max(1, window_tokens)
                 throughput = world_size * window_tokens / max(elapsed, 1e-9)
                 _validate_and_checkpoint(model, optimizer, state, data, config, device, run_dir, log_path,
                                          train_loss, throughput, lr, time.perf_counter() - start)
