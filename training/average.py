@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
 
 from translator.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -115,7 +114,6 @@ def test_release_copies_the_checkpoint_and_records_measured_test_scores(corpus, 
     metadata = json.loads((destination / "metadata.json").read_text())
     scores = metadata["test"]["tiny"]
     assert set(scores) == {"greedy", "beam3"}
-    report = json.loads("{}")
     assert evaluate_main([str(destination), "--src", str(corpus["valid_src"]), "--ref", str(corpus["valid_tgt"]),
                           "--beam-size", "3", "--report", str(tmp_path / "r.json")]) == 0
     report = json.loads((tmp_path / "r.json").read_text())
