@@ -4,7 +4,9 @@ This is how the PyTorch seq2seq tutorial (and many a first beam search) decodes:
 sentence, then at every step run each live hypothesis through ``model.step`` on its own (batch of
 one), collect ``beam_size`` candidates from each in a Python list, sort the list and keep the
 best. It uses the same model, length penalty and output cap as the library's batched search,
-so the benchmark's "x naive" column measures the search, not the model.
+so the benchmark's "x naive" column measures the search, not the model. It calls the plain
+``Seq2Seq.step``, as the tutorial's decoder would: the library's precomputed embedding products
+(``translator/inference.py``) are part of what the comparison measures.
 """
 
 from __future__ import annotations

@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="beam sizes (default: 1 5)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization of the model")
+    parser.add_argument("--plain-step", action="store_true",
+                        help="decode with the plain Seq2Seq.step instead of the Translator's InferenceModel "
+                             "(its layers then show up one by one in the breakdown)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--rows", type=int, nargs="+", default=[1, 16, 64, 320],
                         help="rows for the per-call model.step timing (default: 1 16 64 320)")
@@ -67,21 +70,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def add_ranges(model: torch.nn.Module) -> None:
-    """Wrap the modules of MODULE_RANGES and the model's encode/step in named profiler ranges."""
+def add_ranges(model: torch.nn.Module, decoding_model) -> None:
+    """Wrap the modules of MODULE_RANGES and the decoding model's encode/step in named profiler ranges.
+
+    With the Translator's InferenceModel the step does its own RNN and output products, so only
+    the attention module shows up inside ``model.step``.
+    """
     for name, path in MODULE_RANGES.items():
         module = functools.reduce(getattr, path.split("."), model)
         module.register_forward_pre_hook(functools.partial(_enter, name))
         module.register_forward_hook(functools.partial(_exit, name))
     for method in ("encode", "step"):
-        original = getattr(model, method)
+        original = getattr(decoding_model, method)
 
         @functools.wraps(original)
         def timed(*args, _original=original, _name=f"model.{method}", **kwargs):
             with record_function(_name):
                 return _original(*args, **kwargs)
 
-        setattr(model, method, timed)  # instance attribute: shadows the method for search.py
+        setattr(decoding_model, method, timed)  # instance attribute: shadows the method for search.py
 
 
 def _enter(name: str, module: torch.nn.Module, _inputs) -> None:
@@ -96,7 +103,7 @@ def _exit(name: str, module: torch.nn.Module, _inputs, _output) -> None:
 @torch.inference_mode()
 def step_cost(translator: Translator, rows: int, src_len: int = 16, repeats: int = 50) -> float:
     """Milliseconds of one ``model.step`` call for ``rows`` rows (sentences x beams)."""
-    model = translator.model
+    model = translator.decoding_model
     src = torch.full((rows, src_len), 5, dtype=torch.long)
     src[:, -1] = EOS_ID
     memory, state = model.encode(src, torch.full((rows,), src_len))
@@ -140,7 +147,8 @@ def profile_search(translator: Translator, texts: list[str], beam: int, args: ar
     lines = [
         f"Profile of {search} decoding, batch {args.batch_size}, {len(texts)} test2016 sentences",
         f"Hardware: {machine_line(describe_machine())}",
-        f"Model: {args.model} ({args.dtype}{', int8 dynamic quantization' if args.quantize else ''})",
+        f"Model: {args.model} ({args.dtype}{', int8 dynamic quantization' if args.quantize else ''}), "
+        f"step: {type(translator.decoding_model).__name__}",
         f"Command: {' '.join([Path(sys.argv[0]).as_posix()] + sys.argv[1:])}",
         f"Code: {code_version()}",
         "",
@@ -166,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     sources = args.source.read_text(encoding="utf-8").splitlines()
     texts = [sources[i] for i in evenly_spaced(args.sentences, len(sources))]
     translator = Translator.from_pretrained(args.model, device="cpu", dtype=args.dtype, quantize=args.quantize)
+    if args.plain_step:
+        translator.decoding_model = translator.model
     args.output_dir.mkdir(parents=True, exist_ok=True)
 
     with pausing.paused(args.pause_pid):
@@ -175,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     cost_lines += [f"{rows:>6}{ms:>10.2f}{ms * 1000 / rows:>10.1f}" for rows, ms in costs]
     print("\n".join(cost_lines))
 
-    add_ranges(translator.model)
+    add_ranges(translator.model, translator.decoding_model)
     for beam in args.beams:
         report = profile_search(translator, texts, beam, args)
         report = report.replace("\nBreakdown", "\n" + "\n".join(cost_lines) + "\n\nBreakdown", 1)

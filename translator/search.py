@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from translator.decoder import select_state
+from translator.inference import InferenceModel
 from translator.model import Seq2Seq
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
@@ -77,7 +78,7 @@ def output_limits(src_lengths: torch.Tensor, options: SearchOptions) -> torch.Te
 
 @torch.inference_mode()
 def beam_search(
-    model: Seq2Seq,
+    model: Seq2Seq | InferenceModel,
     src_ids: torch.Tensor,
     src_lengths: torch.Tensor,
     options: SearchOptions,
@@ -92,7 +93,8 @@ def beam_search(
     finished too. Done sentences leave the batch.
 
     Args:
-        model: the translation model (put in eval mode by the caller).
+        model: the translation model (put in eval mode by the caller), or an
+            :class:`~translator.inference.InferenceModel` built from it.
         src_ids: (batch, src_len) source piece ids padded with PAD_ID.
         src_lengths: (batch,) true source lengths.
         options: beam size, n-best, length penalty and output caps.
@@ -258,7 +260,7 @@ def _collect(
 
 @torch.inference_mode()
 def greedy_search(
-    model: Seq2Seq,
+    model: Seq2Seq | InferenceModel,
     src_ids: torch.Tensor,
     src_lengths: torch.Tensor,
     options: SearchOptions,
@@ -306,7 +308,7 @@ def greedy_search(
 
 
 def search(
-    model: Seq2Seq,
+    model: Seq2Seq | InferenceModel,
     src_ids: torch.Tensor,
     src_lengths: torch.Tensor,
     options: SearchOptions,

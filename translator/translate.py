@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from translator.checkpoint import load_checkpoint, resolve_device
+from translator.inference import InferenceModel
 from translator.model import Seq2Seq
 from translator.search import SearchOptions, search
 from translator.tokenizer import EOS_ID, PAD_ID, Tokenizer
@@ -75,6 +76,11 @@ class Translator:
                 model, {nn.Linear, nn.GRU, nn.LSTM}, dtype=torch.qint8
             )
         self.model = model
+        # What search runs: the model with its embedding products precomputed where that applies
+        # (not for int8 models, whose quantized layers do their own products).
+        self.decoding_model: Seq2Seq | InferenceModel = (
+            InferenceModel(model) if InferenceModel.supports(model) else model
+        )
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.metadata = metadata or {}
@@ -156,7 +162,7 @@ class Translator:
         src = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
         for row, sequence in enumerate(sequences):
             src[row, : len(sequence)] = torch.tensor(sequence)
-        result = search(self.model, src.to(self.device), lengths, options, return_attention)
+        result = search(self.decoding_model, src.to(self.device), lengths, options, return_attention)
         translations = []
         for sequence, hypotheses in zip(sequences, result.hypotheses):
             texts = self.target_tokenizer.decode([h.token_ids for h in hypotheses])

@@ -1,0 +1,127 @@
+"""A trained model prepared for decoding: the same encode/step calls, less work per step.
+
+At every decoding step the previous piece's embedding enters two matrix products: the first
+RNN layer's input gates and the deep-output layer. Their embedding parts depend only on which
+piece it is, so :class:`InferenceModel` computes them once per vocabulary entry, as tables
+(vocab, gates) and (vocab, output_size), and a step gathers one row of each instead of
+multiplying. On the shipped de-en model that removes about a tenth of a beam-search step's
+floating-point work (see ``benchmarks/decode_speed.py``).
+
+The recurrent cells are written out with the same operations, in the same order, as torch's
+CPU GRU and LSTM cells, so the results match :meth:`Seq2Seq.step` up to float rounding of the
+reordered sums. The tables are copies: build the ``InferenceModel`` after the weights are final.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from translator.decoder import DecoderState, EncoderMemory
+from translator.model import Seq2Seq
+
+# Above this, tables would cost more memory than the products they replace are worth.
+MAX_TABLE_BYTES = 256 * 2**20
+
+
+class InferenceModel:
+    """``encode`` and ``step`` of a :class:`Seq2Seq` in eval mode, with embedding products precomputed.
+
+    Args:
+        model: a trained model; not changed, and it must not be trained while this is in use.
+    """
+
+    def __init__(self, model: Seq2Seq) -> None:
+        decoder = model.decoder
+        self.model = model
+        self.config = model.config
+        self.attention = decoder.attention
+        self.rnn_type = decoder.rnn_type
+        with torch.no_grad():
+            embeddings = decoder.embedding.weight.detach()  # (vocab, emb)
+            emb = embeddings.size(1)
+            rnn = decoder.rnn
+            # Layer 0's input is [embedding; context]: its embedding columns (and b_ih) go into a table.
+            weight_ih = rnn.weight_ih_l0.detach()
+            self.input_table = torch.addmm(rnn.bias_ih_l0.detach(), embeddings, weight_ih[:, :emb].t())
+            self.context_weight = weight_ih[:, emb:].t().contiguous()  # (memory, gates)
+            self.layers = [  # per layer: (W_ih^T or None for layer 0, b_ih, W_hh^T, b_hh)
+                (
+                    None if layer == 0 else getattr(rnn, f"weight_ih_l{layer}").detach().t().contiguous(),
+                    getattr(rnn, f"bias_ih_l{layer}").detach(),
+                    getattr(rnn, f"weight_hh_l{layer}").detach().t().contiguous(),
+                    getattr(rnn, f"bias_hh_l{layer}").detach(),
+                )
+                for layer in range(decoder.layers)
+            ]
+            # The deep output layer sees [rnn output; context; embedding].
+            pre_weight = decoder.pre_output.weight.detach()
+            self.pre_output_table = torch.addmm(
+                decoder.pre_output.bias.detach(), embeddings, pre_weight[:, -emb:].t()
+            )  # (vocab, output_size)
+            self.pre_output_weight = pre_weight[:, :-emb].t().contiguous()  # (hidden + memory, output_size)
+            self.output_weight = decoder.output_projection.weight.detach()  # (vocab, output_size)
+            self.output_bias = decoder.output_projection.bias.detach()
+
+    @staticmethod
+    def supports(model: nn.Module) -> bool:
+        """Whether ``model`` can be prepared: a plain (not quantized) Seq2Seq with small enough tables."""
+        if not isinstance(model, Seq2Seq) or not isinstance(model.decoder.rnn, (nn.GRU, nn.LSTM)):
+            return False
+        rnn = model.decoder.rnn
+        if not isinstance(getattr(rnn, "weight_ih_l0", None), torch.Tensor) or rnn.bias is False:
+            return False
+        config = model.config
+        gates = rnn.weight_ih_l0.size(0)
+        element_bytes = rnn.weight_ih_l0.element_size()
+        return config.tgt_vocab_size * (gates + config.output_size) * element_bytes <= MAX_TABLE_BYTES
+
+    def encode(self, src_ids: torch.Tensor, src_lengths: torch.Tensor) -> tuple[EncoderMemory, DecoderState]:
+        """Exactly :meth:`Seq2Seq.encode`."""
+        return self.model.encode(src_ids, src_lengths)
+
+    def step(
+        self, prev_ids: torch.Tensor, state: DecoderState, memory: EncoderMemory
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
+        """:meth:`Seq2Seq.step`: prev_ids (rows,) -> logits (rows, vocab), new state, weights (rows, src_len)."""
+        query = state[0][-1]  # (rows, hidden), the top layer
+        context, weights = self.attention(query, memory.projected_keys, memory.outputs, memory.src_mask)
+        new_parts: list[list[torch.Tensor]] = [[] for _ in state]
+        layer_input = context
+        for layer, (weight_ih, bias_ih, weight_hh, bias_hh) in enumerate(self.layers):
+            if layer == 0:
+                input_gates = torch.addmm(self.input_table.index_select(0, prev_ids), context, self.context_weight)
+            else:
+                input_gates = torch.addmm(bias_ih, layer_input, weight_ih)
+            hidden = state[0][layer]
+            hidden_gates = torch.addmm(bias_hh, hidden, weight_hh)
+            if self.rnn_type == "gru":
+                layer_state = (_gru_cell(input_gates, hidden_gates, hidden),)
+            else:
+                layer_state = _lstm_cell(input_gates, hidden_gates, state[1][layer])
+            for parts, part in zip(new_parts, layer_state):
+                parts.append(part)
+            layer_input = layer_state[0]
+        features = torch.cat([layer_input, context], dim=-1)  # (rows, hidden + memory)
+        pre_output = torch.addmm(self.pre_output_table.index_select(0, prev_ids), features, self.pre_output_weight)
+        logits = nn.functional.linear(pre_output.tanh_(), self.output_weight, self.output_bias)
+        return logits, tuple(torch.stack(parts) for parts in new_parts), weights
+
+
+def _gru_cell(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """torch's GRU cell from precomputed gates (rows, 3 * hidden) -> new hidden (rows, hidden)."""
+    input_reset, input_update, input_new = input_gates.chunk(3, 1)
+    hidden_reset, hidden_update, hidden_new = hidden_gates.chunk(3, 1)
+    reset = hidden_reset.add_(input_reset).sigmoid_()
+    update = hidden_update.add_(input_update).sigmoid_()
+    new = input_new.add_(hidden_new.mul_(reset)).tanh_()
+    return (hidden - new).mul_(update).add_(new)
+
+
+def _lstm_cell(
+    input_gates: torch.Tensor, hidden_gates: torch.Tensor, cell: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """torch's LSTM cell from precomputed gates (rows, 4 * hidden) -> new (hidden, cell)."""
+    in_gate, forget_gate, cell_gate, out_gate = hidden_gates.add_(input_gates).chunk(4, 1)
+    new_cell = forget_gate.sigmoid_().mul(cell).add_(in_gate.sigmoid_().mul_(cell_gate.tanh_()))
+    return out_gate.sigmoid_().mul_(new_cell.tanh()), new_cell
