@@ -22,6 +22,7 @@ from translator.model import Seq2Seq
 
 # Above this, tables would cost more memory than the products they replace are worth.
 MAX_TABLE_BYTES = 256 * 2**20
+OUTPUT_ALIGNMENT = 64
 
 
 class InferenceModel:
@@ -60,8 +61,16 @@ class InferenceModel:
                 decoder.pre_output.bias.detach(), embeddings, pre_weight[:, -emb:].t()
             )  # (vocab, output_size)
             self.pre_output_weight = pre_weight[:, :-emb].t().contiguous()  # (hidden + memory, output_size)
-            self.output_weight = decoder.output_projection.weight.detach()  # (vocab, output_size)
-            self.output_bias = decoder.output_projection.bias.detach()
+            # The output layer, transposed and padded to a multiple of OUTPUT_ALIGNMENT pieces:
+            # matrix products and search.py's block-wise top-k run faster on aligned widths. The
+            # padding columns get bias -inf, so they have probability 0 and are never chosen.
+            weight = decoder.output_projection.weight.detach()  # (vocab, output_size)
+            vocab = weight.size(0)
+            padded = -(-vocab // OUTPUT_ALIGNMENT) * OUTPUT_ALIGNMENT
+            self.output_weight = weight.new_zeros(weight.size(1), padded)  # (output_size, padded vocab)
+            self.output_weight[:, :vocab] = weight.t()
+            self.output_bias = weight.new_full((padded,), float("-inf"))
+            self.output_bias[:vocab] = decoder.output_projection.bias.detach()
 
     @staticmethod
     def supports(model: nn.Module) -> bool:
@@ -83,7 +92,10 @@ class InferenceModel:
     def step(
         self, prev_ids: torch.Tensor, state: DecoderState, memory: EncoderMemory
     ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
-        """:meth:`Seq2Seq.step`: prev_ids (rows,) -> logits (rows, vocab), new state, weights (rows, src_len)."""
+        """:meth:`Seq2Seq.step`: prev_ids (rows,) -> logits, new state, weights (rows, src_len).
+
+        The logits are (rows, vocab rounded up to OUTPUT_ALIGNMENT); the extra columns are -inf.
+        """
         query = state[0][-1]  # (rows, hidden), the top layer
         context, weights = self.attention(query, memory.projected_keys, memory.outputs, memory.src_mask)
         new_parts: list[list[torch.Tensor]] = [[] for _ in state]
@@ -104,7 +116,7 @@ class InferenceModel:
             layer_input = layer_state[0]
         features = torch.cat([layer_input, context], dim=-1)  # (rows, hidden + memory)
         pre_output = torch.addmm(self.pre_output_table.index_select(0, prev_ids), features, self.pre_output_weight)
-        logits = nn.functional.linear(pre_output.tanh_(), self.output_weight, self.output_bias)
+        logits = torch.mm(pre_output.tanh_(), self.output_weight).add_(self.output_bias)
         return logits, tuple(torch.stack(parts) for parts in new_parts), weights
 
 

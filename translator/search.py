@@ -108,6 +108,7 @@ def beam_search(
     batch_size, src_len = src_ids.shape
     beam = options.beam_size
     alpha = options.length_penalty
+    vocab_size = model.config.tgt_vocab_size  # logits may be wider, padded with -inf
     memory, state = model.encode(src_ids, src_lengths)
     limits = output_limits(src_lengths, options).to(device)
     longest = int(limits.max())
@@ -139,7 +140,7 @@ def beam_search(
         # finish) and its best `beam` candidates that do not end. A hypothesis holds at most one
         # EOS candidate, so both sets lie within each hypothesis's own best beam + 1 pieces: a
         # top-k over the vocabulary per hypothesis, then over beam x width.
-        width = min(beam + 1, logits.size(-1))
+        width = min(beam + 1, vocab_size)
         top_log_probs, top_ids = _top_k(torch.log_softmax(logits, dim=-1), width)
         candidates = (scores.unsqueeze(-1) + top_log_probs.view(rows, beam, width)).view(rows, -1)
         # All candidates have step + 1 pieces, so raw scores rank them as normalised ones would.
