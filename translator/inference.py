@@ -4,8 +4,8 @@ At every decoding step the previous piece's embedding enters two matrix products
 RNN layer's input gates and the deep-output layer. Their embedding parts depend only on which
 piece it is, so :class:`InferenceModel` computes them once per vocabulary entry, as tables
 (vocab, gates) and (vocab, output_size), and a step gathers one row of each instead of
-multiplying. On the shipped de-en model that removes about a tenth of a beam-search step's
-floating-point work (see ``benchmarks/decode_speed.py``).
+multiplying. On the shipped de-en model that removes 0.92 of the 9.2 MFLOP of matrix products
+a step does per row (2 x 256 x 1536 of the GRU's input gates, 2 x 256 x 256 of the deep output).
 
 The recurrent cells are written out with the same operations, in the same order, as torch's
 CPU GRU and LSTM cells, so the results match :meth:`Seq2Seq.step` up to float rounding of the
