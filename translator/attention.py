@@ -43,10 +43,20 @@ class AdditiveAttention(nn.Module):
             context (batch * beam, value_size) and weights (batch * beam, src_len); padded
             positions get weight 0.
         """
+        return self.attend(self.query_layer(query), projected_keys, values, src_mask)
+
+    def attend(
+        self,
+        projected_query: torch.Tensor,
+        projected_keys: torch.Tensor,
+        values: torch.Tensor,
+        src_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` from an already projected query ``W_q s + b`` (batch * beam, attention_size)."""
         batch, src_len, attention_size = projected_keys.shape
-        beam = query.size(0) // batch
+        beam = projected_query.size(0) // batch
         # Beams of one sentence share its keys by broadcasting, so beam search never copies them.
-        projected_query = self.query_layer(query).view(batch, beam, 1, attention_size)
+        projected_query = projected_query.view(batch, beam, 1, attention_size)
         # (batch, beam, src_len, attention) is the largest tensor of a step: tanh in place, so it
         # is written once, not twice (autograd is fine with it: tanh's backward needs only its output).
         hidden = torch.tanh_(projected_query + projected_keys.unsqueeze(1))

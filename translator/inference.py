@@ -38,6 +38,7 @@ class InferenceModel:
         self.config = model.config
         self.attention = decoder.attention
         self.rnn_type = decoder.rnn_type
+        self.output_size = decoder.pre_output.out_features
         with torch.no_grad():
             embeddings = decoder.embedding.weight.detach()  # (vocab, emb)
             emb = embeddings.size(1)
@@ -61,6 +62,16 @@ class InferenceModel:
                 decoder.pre_output.bias.detach(), embeddings, pre_weight[:, -emb:].t()
             )  # (vocab, output_size)
             self.pre_output_weight = pre_weight[:, :-emb].t().contiguous()  # (hidden + memory, output_size)
+            hidden = decoder.hidden_size
+            self.pre_output_hidden_weight = pre_weight[:, :hidden].t().contiguous()  # (hidden, output_size)
+            # The context c = sum_s w_s h_s enters the step only through products W c, and
+            # W c = sum_s w_s (W h_s): with beams, the products W h_s are made once per sentence
+            # and source position, and each step takes their weighted sum instead of multiplying
+            # every beam's context (layer 0's input gates and the deep output: 2 x memory x
+            # (gates + output_size) FLOPs a row).
+            self.value_weight = torch.cat(
+                [self.context_weight, pre_weight[:, hidden:-emb].t()], dim=1
+            )  # (memory, gates + output_size)
             # The output layer, transposed and padded to a multiple of OUTPUT_ALIGNMENT pieces:
             # matrix products and search.py's block-wise top-k run faster on aligned widths. The
             # padding columns get bias -inf, so they have probability 0 and are never chosen.
@@ -97,11 +108,22 @@ class InferenceModel:
         The logits are (rows, vocab rounded up to OUTPUT_ALIGNMENT); the extra columns are -inf.
         """
         query = state[0][-1]  # (rows, hidden), the top layer
-        context, weights = self.attention(query, memory.projected_keys, memory.outputs, memory.src_mask)
+        projected_query = self.attention.query_layer(query)
+        batch = memory.outputs.size(0)
+        beams = prev_ids.size(0) > batch
+        if beams and memory.value_products is None:  # once per batch; index_select carries it
+            memory.value_products = torch.matmul(memory.outputs, self.value_weight)
+        values = memory.value_products if beams else memory.outputs
+        context, weights = self.attention.attend(projected_query, memory.projected_keys, values, memory.src_mask)
+        if beams:  # context is sum_s w_s (W h_s): the products, not the context itself
+            context_gates, context_pre_output = context.split([self.value_weight.size(1) - self.output_size,
+                                                               self.output_size], dim=1)
         new_parts: list[list[torch.Tensor]] = [[] for _ in state]
         layer_input = context
         for layer, (weight_ih, bias_ih, weight_hh, bias_hh) in enumerate(self.layers):
-            if layer == 0:
+            if layer == 0 and beams:
+                input_gates = self.input_table.index_select(0, prev_ids).add_(context_gates)
+            elif layer == 0:
                 input_gates = torch.addmm(self.input_table.index_select(0, prev_ids), context, self.context_weight)
             else:
                 input_gates = torch.addmm(bias_ih, layer_input, weight_ih)
@@ -114,8 +136,13 @@ class InferenceModel:
             for parts, part in zip(new_parts, layer_state):
                 parts.append(part)
             layer_input = layer_state[0]
-        features = torch.cat([layer_input, context], dim=-1)  # (rows, hidden + memory)
-        pre_output = torch.addmm(self.pre_output_table.index_select(0, prev_ids), features, self.pre_output_weight)
+        if beams:
+            pre_output = torch.addmm(self.pre_output_table.index_select(0, prev_ids).add_(context_pre_output),
+                                     layer_input, self.pre_output_hidden_weight)
+        else:
+            features = torch.cat([layer_input, context], dim=-1)  # (rows, hidden + memory)
+            pre_output = torch.addmm(self.pre_output_table.index_select(0, prev_ids), features,
+                                     self.pre_output_weight)
         logits = torch.mm(pre_output.tanh_(), self.output_weight).add_(self.output_bias)
         return logits, tuple(torch.stack(parts) for parts in new_parts), weights
 
