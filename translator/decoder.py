@@ -14,6 +14,7 @@ from torch import nn
 
 from translator.attention import AdditiveAttention
 from translator.config import ModelConfig
+from translator.dropout import Dropout
 from translator.encoder import RNN_CLASSES
 from translator.tokenizer import PAD_ID
 
@@ -57,7 +58,7 @@ class Decoder(nn.Module):
         self.layers = config.decoder_layers
         self.hidden_size = config.decoder_hidden_size
         self.embedding = nn.Embedding(config.tgt_vocab_size, config.embedding_size, padding_idx=PAD_ID)
-        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.embedding_dropout = Dropout(config.embedding_dropout)
         self.attention = AdditiveAttention(self.hidden_size, memory_size, config.attention_size)
         self.bridge = nn.Linear(memory_size, self.hidden_size * self.layers)
         self.rnn = RNN_CLASSES[config.rnn_type](
@@ -67,7 +68,7 @@ class Decoder(nn.Module):
             batch_first=True,
             dropout=config.dropout if self.layers > 1 else 0.0,
         )
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.pre_output = nn.Linear(
             self.hidden_size + memory_size + config.embedding_size, config.output_size
         )

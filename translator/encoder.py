@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from translator.config import ModelConfig
+from translator.dropout import Dropout
 from translator.tokenizer import PAD_ID
 
 RNN_CLASSES = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -18,7 +19,7 @@ class Encoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.embedding = nn.Embedding(config.src_vocab_size, config.embedding_size, padding_idx=PAD_ID)
-        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.embedding_dropout = Dropout(config.embedding_dropout)
         self.rnn = RNN_CLASSES[config.rnn_type](
             config.embedding_size,
             config.encoder_hidden_size,
@@ -27,7 +28,7 @@ class Encoder(nn.Module):
             bidirectional=config.bidirectional,
             dropout=config.dropout if config.encoder_layers > 1 else 0.0,
         )
-        self.output_dropout = nn.Dropout(config.dropout)
+        self.output_dropout = Dropout(config.dropout)
         self.directions = 2 if config.bidirectional else 1
 
     def forward(
