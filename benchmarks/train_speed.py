@@ -37,7 +37,7 @@ from hardware import PeakMemory, code_version, describe_machine, machine_line, m
 
 from training.config import load_config  # noqa: E402
 from training.data import clean_pairs, filter_by_length, make_batch, read_parallel  # noqa: E402
-from training.trainer import LossModule  # noqa: E402
+from training.trainer import LossModule, make_optimizer  # noqa: E402
 from translator.model import Seq2Seq  # noqa: E402
 from translator.tokenizer import Tokenizer  # noqa: E402
 
@@ -99,8 +99,7 @@ def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_i
     """
     torch.manual_seed(args.seed)
     model = Seq2Seq(model_config).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.learning_rate,
-                                  weight_decay=config.train.weight_decay)
+    optimizer = make_optimizer(model, config.train.learning_rate, config.train.weight_decay)
     loss_module = LossModule(model, config.train.label_smoothing)
     batches = sentence_batches(src_ids, tgt_ids, args.batch_sentences, batching, args.seed)
     batches = batches[: args.warmup + args.steps]
