@@ -63,7 +63,7 @@ class InferenceModel:
             )  # (vocab, output_size)
             self.pre_output_weight = pre_weight[:, :-emb].t().contiguous()  # (hidden + memory, output_size)
             hidden = decoder.hidden_size
-            self.pre_output_hidden_weight = pre_weight[:, :hidden].t().contiguous()  # (hidden, output_size)
+            self.pre_output_hidden_weight = self.pre_output_weight[:hidden]  # (hidden, output_size), a view
             # The context c = sum_s w_s h_s enters the step only through products W c, and
             # W c = sum_s w_s (W h_s): with beams, the products W h_s are made once per sentence
             # and source position, and each step takes their weighted sum instead of multiplying
@@ -87,10 +87,8 @@ class InferenceModel:
     def supports(model: nn.Module) -> bool:
         """Whether ``model`` can be prepared: a plain (not quantized) Seq2Seq with small enough tables."""
         if not isinstance(model, Seq2Seq) or not isinstance(model.decoder.rnn, (nn.GRU, nn.LSTM)):
-            return False
+            return False  # e.g. int8: torch's dynamically quantized GRU/LSTM are other classes
         rnn = model.decoder.rnn
-        if not isinstance(getattr(rnn, "weight_ih_l0", None), torch.Tensor) or rnn.bias is False:
-            return False
         config = model.config
         gates = rnn.weight_ih_l0.size(0)
         element_bytes = rnn.weight_ih_l0.element_size()
