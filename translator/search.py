@@ -10,6 +10,7 @@ for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -41,6 +42,12 @@ class SearchOptions:
             raise ValueError(f"max_output_length must be >= 1, got {self.max_output_length}")
         if self.max_output_ratio is not None and self.max_output_ratio <= 0:
             raise ValueError(f"max_output_ratio must be > 0, got {self.max_output_ratio}")
+
+
+StepHook = Callable[[torch.Tensor], "torch.Tensor | None"]
+"""Called between decoding steps with the batch indices (active,) of the sentences still being searched;
+returns a bool mask (active,) of sentences to abandon, or None. Abandoned sentences leave the batch at once
+and get no hypotheses. (The service uses it to drop cancelled requests' sentences and to let other work run.)"""
 
 
 @dataclass
@@ -83,6 +90,7 @@ def beam_search(
     src_lengths: torch.Tensor,
     options: SearchOptions,
     return_attention: bool = False,
+    step_hook: StepHook | None = None,
 ) -> SearchResult:
     """Beam search over a padded batch.
 
@@ -99,6 +107,7 @@ def beam_search(
         src_lengths: (batch,) true source lengths.
         options: beam size, n-best, length penalty and output caps.
         return_attention: keep each hypothesis's attention matrix.
+        step_hook: see :data:`StepHook`; abandoned sentences get an empty hypothesis list.
 
     Returns:
         ``options.n_best`` hypotheses per sentence, best first. Scores are the sum of the pieces'
@@ -182,10 +191,11 @@ def beam_search(
         state = select_state(state, (torch.arange(rows, device=device).unsqueeze(1) * beam + beam_origin).view(-1))
 
         done = at_cap | torch.isfinite(done_scores).all(dim=1)
-        if bool(done.any()):
+        done, leaving = _leaving(done, step_hook, active)
+        if bool(leaving.any()):
             _collect(results, active[done], done_tokens[done], done_scores[done], done_lengths[done],
                      None if done_attention is None else done_attention[done], options.n_best)
-            keep = (~done).nonzero().squeeze(1)
+            keep = (~leaving).nonzero().squeeze(1)
             if keep.numel() == 0:
                 break
             active, scores, tokens = active[keep], scores[keep], tokens[keep]
@@ -197,6 +207,16 @@ def beam_search(
             state = select_state(state, keep_rows)
             prev_ids = prev_ids.index_select(0, keep_rows)
     return SearchResult(results)
+
+
+def _leaving(
+    done: torch.Tensor, step_hook: StepHook | None, active: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(done, leaving), both (active,) bool: sentences to collect, and those plus the ones the hook abandons."""
+    abandoned = step_hook(active) if step_hook is not None else None
+    if abandoned is None:
+        return done, done
+    return done & ~abandoned, done | abandoned
 
 
 def _top_k(values: torch.Tensor, k: int, block: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -266,6 +286,7 @@ def greedy_search(
     src_lengths: torch.Tensor,
     options: SearchOptions,
     return_attention: bool = False,
+    step_hook: StepHook | None = None,
 ) -> SearchResult:
     """Pick the most probable piece at each step; the same output as beam search with beam 1.
 
@@ -293,12 +314,13 @@ def greedy_search(
             attention = torch.cat([attention, weights.unsqueeze(1)], dim=1)
         prev_ids = next_ids
         done = finished | (limits[active] <= step + 1)
-        if bool(done.any()):
+        done, leaving = _leaving(done, step_hook, active)
+        if bool(leaving.any()):
             lengths = torch.full_like(next_ids[done], step + 1)
             final = scores[done] / length_normaliser(lengths, options.length_penalty)
             _collect(results, active[done], tokens[done].unsqueeze(1), final.unsqueeze(1), lengths.unsqueeze(1),
                      None if attention is None else attention[done].unsqueeze(1), 1)
-            keep = (~done).nonzero().squeeze(1)
+            keep = (~leaving).nonzero().squeeze(1)
             if keep.numel() == 0:
                 break
             active, scores, tokens, prev_ids = active[keep], scores[keep], tokens[keep], prev_ids[keep]
@@ -314,17 +336,19 @@ def search(
     src_lengths: torch.Tensor,
     options: SearchOptions,
     return_attention: bool = False,
+    step_hook: StepHook | None = None,
 ) -> SearchResult:
-    """Greedy search when ``beam_size`` is 1, beam search otherwise."""
+    """Greedy search when ``beam_size`` is 1, beam search otherwise (``step_hook``: see :data:`StepHook`)."""
     if options.beam_size == 1:
-        return greedy_search(model, src_ids, src_lengths, options, return_attention)
-    return beam_search(model, src_ids, src_lengths, options, return_attention)
+        return greedy_search(model, src_ids, src_lengths, options, return_attention, step_hook)
+    return beam_search(model, src_ids, src_lengths, options, return_attention, step_hook)
 
 
 __all__ = [
     "Hypothesis",
     "SearchOptions",
     "SearchResult",
+    "StepHook",
     "beam_search",
     "greedy_search",
     "length_normaliser",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
@@ -12,7 +13,7 @@ from torch import nn
 from translator.checkpoint import load_checkpoint, resolve_device
 from translator.inference import InferenceModel
 from translator.model import Seq2Seq
-from translator.search import SearchOptions, search
+from translator.search import SearchOptions, StepHook, search
 from translator.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -126,6 +127,7 @@ class Translator:
         max_batch_sentences: int = 64,
         max_batch_tokens: int = 4096,
         progress: Callable[[int], None] | None = None,
+        step_hook: StepHook | None = None,
     ) -> list[Translation]:
         """Translate ``texts`` with scores, the n-best list and (optionally) attention.
 
@@ -133,7 +135,9 @@ class Translator:
         sentences and ``max_batch_tokens`` source pieces (padding included), so similar lengths
         share a batch; results come back in input order. Empty or whitespace-only texts get an
         empty translation with score 0. ``progress`` is called with the number of sentences
-        finished after each batch.
+        finished after each batch. ``step_hook`` (see :data:`~translator.search.StepHook`) is called
+        between decoding steps with the indices into ``texts`` of the sentences being searched; the
+        texts it abandons get ``None`` instead of a Translation.
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
@@ -147,24 +151,30 @@ class Translator:
                 results[index] = Translation("", 0.0, [Candidate("", 0.0)] if n_best else [])
         pending = [i for i in range(len(texts)) if results[i] is None]
         for batch in _length_sorted_batches(pending, source_ids, max_batch_sentences, max_batch_tokens):
-            for index, translation in zip(batch, self._translate_batch([source_ids[i] for i in batch], options, return_attention)):
+            batch_hook = None if step_hook is None else partial(_on_text_indices, step_hook, torch.tensor(batch))
+            translations = self._translate_batch([source_ids[i] for i in batch], options, return_attention, batch_hook)
+            for index, translation in zip(batch, translations):
                 results[index] = translation
             if progress is not None:
                 progress(len(batch))
         return results  # type: ignore[return-value]
 
     def _translate_batch(
-        self, batch_ids: list[list[int]], options: SearchOptions, return_attention: bool
-    ) -> list[Translation]:
-        """Search one batch of tokenized sentences (EOS appended to each source)."""
+        self, batch_ids: list[list[int]], options: SearchOptions, return_attention: bool,
+        step_hook: StepHook | None = None,
+    ) -> list[Translation | None]:
+        """Search one batch of tokenized sentences (EOS appended to each source); None where abandoned."""
         sequences = [ids + [EOS_ID] for ids in batch_ids]
         lengths = torch.tensor([len(s) for s in sequences], device=self.device)
         src = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
         for row, sequence in enumerate(sequences):
             src[row, : len(sequence)] = torch.tensor(sequence)
-        result = search(self.decoding_model, src.to(self.device), lengths, options, return_attention)
-        translations = []
+        result = search(self.decoding_model, src.to(self.device), lengths, options, return_attention, step_hook)
+        translations: list[Translation | None] = []
         for sequence, hypotheses in zip(sequences, result.hypotheses):
+            if not hypotheses:  # abandoned by step_hook
+                translations.append(None)
+                continue
             texts = self.target_tokenizer.decode([h.token_ids for h in hypotheses])
             best = hypotheses[0]
             alignment = None
@@ -179,6 +189,11 @@ class Translator:
                 texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment
             ))
         return translations
+
+
+def _on_text_indices(step_hook: StepHook, text_indices: torch.Tensor, active: torch.Tensor) -> torch.Tensor | None:
+    """Call ``step_hook`` with indices into the input texts instead of into the batch."""
+    return step_hook(text_indices[active.cpu()])
 
 
 def _length_sorted_batches(
