@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output cap as a multiple of the source length in pieces (default 2.0)")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default 64)")
     parser.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
+    parser.add_argument("--running-text", action="store_true",
+                        help="the input is running text (paragraphs, several sentences per line): cut it into "
+                        "sentences, translate each, and write the translation with the input's spaces and line "
+                        "breaks kept (not with --n-best or --scores)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 (default auto)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
                         help="compute dtype (default float32)")
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads < 0:
         return fail(f"--threads must be >= 0, got {args.threads}")
+    if args.running_text and (args.n_best > 1 or args.scores):
+        return fail("--running-text writes the translated text only; it cannot be combined with --n-best or --scores")
     if args.threads:
         import torch
 
@@ -58,26 +64,34 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.input is not None:
             try:
-                lines = args.input.read_text(encoding="utf-8").splitlines()
+                text = args.input.read_text(encoding="utf-8")
             except FileNotFoundError:
                 return fail(f"{args.input} does not exist")
             except UnicodeDecodeError as error:
                 line = args.input.read_bytes()[: error.start].count(b"\n") + 1
                 return fail(f"{args.input}, line {line}: not valid UTF-8")
         else:
-            lines = sys.stdin.read().splitlines()
+            text = sys.stdin.read()
+        lines = text.splitlines()
         translator = Translator.from_pretrained(args.model_dir, device=args.device, dtype=args.dtype,
                                                 quantize=args.quantize)
-        with tqdm(total=len(lines), unit="sent", file=sys.stderr,
+        with tqdm(total=None if args.running_text else len(lines), unit="sent", file=sys.stderr,
                   disable=args.no_progress or args.input is None) as bar:
-            results = translator.translate_detailed(
-                lines, beam_size=args.beam_size, n_best=args.n_best, length_penalty=args.length_penalty,
+            options = dict(
+                beam_size=args.beam_size, n_best=args.n_best, length_penalty=args.length_penalty,
                 max_output_length=args.max_output_length, max_output_ratio=args.max_output_ratio,
                 max_batch_sentences=args.batch_size, progress=bar.update,
             )
+            if args.running_text:
+                results = translator.translate_paragraphs([text], **options)
+            else:
+                results = translator.translate_detailed(lines, **options)
     except (CheckpointError, ValueError) as error:
         return fail(str(error))
     out = sys.stdout
+    if args.running_text:
+        out.write(results[0].text)
+        return 0
     for result in results:
         if args.n_best > 1:
             out.write("\t".join(f"{c.score:.4f}\t{c.text}" for c in result.n_best) + "\n")

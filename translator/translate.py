@@ -14,6 +14,7 @@ from translator.checkpoint import load_checkpoint, resolve_device
 from translator.inference import InferenceModel
 from translator.model import Seq2Seq
 from translator.search import SearchOptions, StepHook, search
+from translator.segment import SplitText, split_sentences
 from translator.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -38,12 +39,19 @@ class Candidate:
 
 @dataclass
 class Translation:
-    """The best translation of one input, with its score, n-best list and optional attention."""
+    """The best translation of one input, with its score, n-best list and optional attention.
+
+    A text translated sentence by sentence (:meth:`Translator.translate_paragraphs`) that held
+    several sentences has no alignment of its own: ``sentences`` holds each sentence's translation,
+    with ``source`` set to the sentence.
+    """
 
     text: str
     score: float
     n_best: list[Candidate] = field(default_factory=list)
     alignment: Alignment | None = None
+    sentences: list["Translation"] | None = None
+    source: str | None = None
 
 
 class Translator:
@@ -114,6 +122,25 @@ class Translator:
         Takes the keyword options of :meth:`translate_detailed`.
         """
         return [result.text for result in self.translate_detailed(texts, **options)]
+
+    def translate_paragraphs(
+        self, texts: Sequence[str], language: str | None = None, **options: Any
+    ) -> list[Translation]:
+        """Translate running text: each text is cut into sentences, translated, and rejoined.
+
+        Every sentence of every text goes through one :meth:`translate_detailed` call (so they
+        share batches), and each translates exactly as it would alone. The result keeps the
+        text's spaces and line breaks (see :func:`combine_sentences`). ``language`` picks the
+        segmenter's rules; it defaults to the model's source language. Takes the keyword options
+        of :meth:`translate_detailed`; ``progress`` counts sentences.
+        """
+        if isinstance(texts, str):
+            raise TypeError("translate_paragraphs expects a list of strings, not a single string")
+        language = language or self.metadata.get("source_language")
+        splits = [split_sentences(text, language) for text in texts]
+        flat = [sentence for split in splits for sentence in split.sentences]
+        results = iter(self.translate_detailed(flat, **options))
+        return [combine_sentences(split, [next(results) for _ in split.sentences]) for split in splits]
 
     def translate_detailed(
         self,
@@ -194,6 +221,31 @@ class Translator:
 def _on_text_indices(step_hook: StepHook, text_indices: torch.Tensor, active: torch.Tensor) -> torch.Tensor | None:
     """Call ``step_hook`` with indices into the input texts instead of into the batch."""
     return step_hook(text_indices[active.cpu()])
+
+
+def combine_sentences(split: SplitText, translations: list[Translation]) -> Translation:
+    """One text's translation from the translations of its sentences (in order).
+
+    The text is rejoined with the original separators; its score is the sum of the sentences'
+    scores; its k-th n-best candidate joins every sentence's k-th candidate (or its last, for a
+    sentence with fewer). One sentence keeps its alignment; several are listed in ``sentences``.
+    A text without sentences (empty or whitespace) translates to ``""``.
+    """
+    if not split.sentences:
+        return Translation("", 0.0, [Candidate("", 0.0)])
+    n_best = []
+    for k in range(max(len(t.n_best) for t in translations)):
+        picked = [t.n_best[min(k, len(t.n_best) - 1)] if t.n_best else Candidate(t.text, t.score) for t in translations]
+        n_best.append(Candidate(split.join([c.text for c in picked]), sum(c.score for c in picked)))
+    text = split.join([t.text for t in translations])
+    score = sum(t.score for t in translations)
+    if len(translations) == 1:
+        return Translation(text, score, n_best, translations[0].alignment)
+    sentences = [
+        Translation(t.text, t.score, t.n_best, t.alignment, source=source)
+        for t, source in zip(translations, split.sentences)
+    ]
+    return Translation(text, score, n_best, None, sentences)
 
 
 def _length_sorted_batches(
