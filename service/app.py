@@ -21,6 +21,7 @@ from service.batching import BatchingQueue, SearchOptions
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimitMiddleware
 from service.metrics import RequestMetricsMiddleware, ServiceMetrics
+from service.page import install_page
 from service.registry import load_registry
 from service.routes import ServiceState, router
 from service.settings import ServiceSettings
@@ -74,6 +75,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.service = state
     install_error_handlers(app, lambda kind: metrics.errors.labels(kind).inc())
     app.include_router(router)
+    install_page(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        count_error=lambda kind: metrics.errors.labels(kind).inc())
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # added last: outermost, sees every answer

@@ -1,0 +1,37 @@
+"""The web page at ``/``: one HTML file, one stylesheet and one JavaScript module from ``service/static/``.
+
+No framework, no CDN and no build step: the page calls the same JSON API as every other client
+(``GET /models``, ``POST /translate``). The HTML is sent with a Content-Security-Policy that allows
+only this server's own files and API, so a page that tried to load anything from elsewhere would
+show an error in the browser console (which the browser test fails on).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    """The translation page."""
+    return FileResponse(STATIC_DIR / "index.html", headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                                                            "X-Content-Type-Options": "nosniff"})
+
+
+def install_page(app: FastAPI) -> None:
+    """Serve the page at ``/`` and its files under ``/static/``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,225 @@
+"""The web page in a real browser: headless Chromium, driven by selenium, against a real server process.
+
+The server runs the shipped models (models/) in a subprocess, as ``translator-serve`` would. The test
+types German, translates with Ctrl+Enter, reads the English, checks the alternatives and the attention
+views against the JSON API's own answer, hovers a target word, and fails on any browser console error.
+Chromium and chromedriver come from Debian (``apt-get install chromium chromium-driver``); CI installs
+them, so a missing browser is a failure here, never a skip. Screenshots go to the test's temporary
+directory, or to ``$WEB_PAGE_SCREENSHOTS`` when that is set (how docs/page.png is made).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+GERMAN = "Zwei Hunde spielen im Schnee."
+WORD_START = "\u2581"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def call(base: str, path: str, body: dict | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.load(answer)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> str:
+    """``translator-serve`` on the shipped models in a subprocess; its base URL once /ready says 200."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TRANSLATOR_API_KEY="")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "--models-root", str(ROOT / "models"), "--port", str(port),
+             "--device", "cpu", "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                urllib.request.urlopen(base + "/ready", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the server was not ready within 120 s:\n{log_path.read_text()}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium with a fresh profile, its console log recorded."""
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: apt-get install -y chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    options.add_argument("--window-size=1280,1000")
+    options.add_argument("--lang=en-US")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot(driver, tmp_path: Path, name: str) -> Path:
+    """Save a PNG of the whole page (the window is stretched to the page's height first)."""
+    directory = Path(os.environ.get("WEB_PAGE_SCREENSHOTS") or tmp_path)
+    directory.mkdir(parents=True, exist_ok=True)
+    width = driver.execute_script("return window.innerWidth")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, height + 100)  # outer vs inner size: a little extra
+    driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur()")
+    path = directory / name
+    driver.save_screenshot(str(path))
+    return path
+
+
+def console_errors(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def wait_for(driver, condition, message: str, timeout: float = 30):
+    try:
+        return WebDriverWait(driver, timeout).until(condition)
+    except TimeoutException:
+        errors = console_errors(driver)
+        pytest.fail(f"{message} (browser console errors: {errors or 'none'})")
+
+
+def label(piece: str) -> str:
+    """The page's label of a sentencepiece piece: the word-start mark dropped."""
+    return piece[1:] if piece.startswith(WORD_START) and len(piece) > 1 else piece
+
+
+def test_the_page_translates_german_and_shows_alternatives_and_attention(server, browser, tmp_path):
+    expected = call(server, "/translate", {"text": GERMAN, "source_lang": "de", "target_lang": "en", "n_best": 3,
+                                           "return_scores": True, "return_attention": True})["translations"][0]
+    browser.get(server + "/")
+    source = browser.find_element(By.ID, "source-lang")
+    wait_for(browser, lambda d: source.is_enabled() and d.find_elements(By.CSS_SELECTOR, "#source-lang option[value=de]"),
+             "the language pickers were never filled from GET /models")
+    Select(source).select_by_value("de")
+    Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+    assert Select(browser.find_element(By.ID, "n-best")).first_selected_option.text == "3"
+    text_area = browser.find_element(By.ID, "source-text")
+    text_area.send_keys(GERMAN)
+    text_area.send_keys(Keys.CONTROL, Keys.ENTER)
+
+    timing = browser.find_element(By.ID, "timing")
+    wait_for(browser, lambda d: re.search(r"\d+ ms", timing.text), "no translation time appeared")
+    output = browser.find_element(By.ID, "output").text
+    assert output == expected["text"]
+    assert "dogs" in output.lower() and "snow" in output.lower()  # English from the real de-en model
+    assert "de-en" in timing.text
+
+    alternatives = browser.find_elements(By.CSS_SELECTOR, "#alternatives li")
+    assert [item.find_element(By.CLASS_NAME, "alternative-text").text for item in alternatives] == [
+        candidate["text"] for candidate in expected["n_best"]]
+    scores = [float(item.find_element(By.CLASS_NAME, "score-value").text) for item in alternatives]
+    assert scores == pytest.approx([candidate["score"] for candidate in expected["n_best"]], abs=1e-3)
+
+    alignment = expected["alignment"]
+    heatmap = browser.find_element(By.ID, "heatmap")
+    assert heatmap.is_displayed()
+    cells = heatmap.find_elements(By.CSS_SELECTOR, ".cells .cell")
+    assert len(cells) == len(alignment["target_pieces"]) * len(alignment["source_pieces"])
+    row_labels = [e.get_attribute("textContent") for e in heatmap.find_elements(By.CSS_SELECTOR, ".row-labels text")]
+    column_labels = [e.get_attribute("textContent")
+                     for e in heatmap.find_elements(By.CSS_SELECTOR, ".column-labels text")]
+    assert row_labels == [label(piece) for piece in alignment["target_pieces"]]
+    assert column_labels == [label(piece) for piece in alignment["source_pieces"]]
+
+    # Hover the target word "dogs": the source piece it attended to most is lit the strongest.
+    row = next(i for i, piece in enumerate(alignment["target_pieces"]) if label(piece).lower() == "dogs")
+    weights = alignment["weights"][row]
+    strongest = max(range(len(weights)), key=weights.__getitem__)
+    target_token = browser.find_element(By.CSS_SELECTOR, f"#flow .tokens.target .token[data-row='{row}']")
+    ActionChains(browser).move_to_element(target_token).perform()
+    wait_for(browser, lambda d: "selected" in target_token.get_attribute("class"), "hovering did not select the word")
+    strengths = {int(token.get_attribute("data-col")): float(browser.execute_script(
+        "return arguments[0].style.getPropertyValue('--strength')", token) or 0)
+        for token in browser.find_elements(By.CSS_SELECTOR, "#flow .tokens.source .token")}
+    assert max(strengths, key=strengths.get) == strongest
+    assert strengths[strongest] == pytest.approx(weights[strongest] ** 0.5, abs=1e-3)
+    strongest_token = browser.find_element(By.CSS_SELECTOR, f"#flow .tokens.source .token[data-col='{strongest}']")
+    assert "lit" in strongest_token.get_attribute("class")
+    readout = browser.find_element(By.ID, "readout").text
+    assert readout.startswith("Writing “dogs”") and label(alignment["source_pieces"][strongest]) in readout
+    assert "shown" in heatmap.find_element(By.CLASS_NAME, "row-band").get_attribute("class")
+
+    screenshot(browser, tmp_path, "page-desktop.png")
+    assert console_errors(browser) == []
+
+
+def test_the_page_fits_a_phone_screen(server, browser, tmp_path):
+    browser.set_window_size(390, 844)
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    text_area = browser.find_element(By.ID, "source-text")
+    text_area.send_keys("Ein Mann fährt mit dem Fahrrad die Straße entlang.")
+    browser.find_element(By.ID, "translate-button").click()
+    wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text),
+             "no translation on the phone-sized page")
+    assert "man" in browser.find_element(By.ID, "output").text.lower()
+    # Nothing sticks out sideways: the wide attention views scroll inside their own boxes.
+    page_width, view_width = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert page_width <= view_width
+    screenshot(browser, tmp_path, "page-phone.png")
+    assert console_errors(browser) == []
+
+
+def test_translating_nothing_asks_for_text_instead_of_calling_the_server(server, browser):
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    browser.find_element(By.ID, "translate-button").click()
+    message = browser.find_element(By.ID, "message")
+    wait_for(browser, lambda d: message.is_displayed(), "no message for an empty text")
+    assert "Type or paste" in message.text
+    assert browser.find_element(By.ID, "details").is_displayed() is False
+    assert console_errors(browser) == []
