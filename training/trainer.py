@@ -7,46 +7,42 @@ Run directory layout (``train.output_dir``)::
     source.spm target.spm  the sentencepiece models (trained once, reused on resume)
     best/                checkpoint with the best validation BLEU (what you ship)
     last/                latest checkpoint + training_state.pt, for --resume
-    log.jsonl            one JSON object per logged event
+    log.jsonl            one JSON object per validation
     curves.png attention_*.png  written at the end
+
+Multi-process runs (``torchrun``): rank 0 prepares the data and validates; every rank trains
+on its share of each epoch's batches, and every collective (DDP's gradient all-reduce, the
+broadcast of rank 0's decisions after a validation, the final barrier) is reached by all ranks.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
-import math
 import os
 import random
-import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import sacrebleu
 import torch
 import torch.distributed as dist
 import yaml
 from torch import nn
 from tqdm import tqdm
 
-from training.config import TrainConfig
-from training.data import (
-    Batch,
-    CleaningReport,
-    clean_pairs,
-    filter_by_length,
-    make_batch,
-    read_parallel,
-    token_batches,
-)
-from translator import __version__
-from translator.checkpoint import load_checkpoint, resolve_device, save_checkpoint
+from training.config import OptimConfig, TrainConfig
+from training.data import Batch
+from training.prepare import PreparedData, prepare_data
+from training.run_state import STATE_FILE, TrainingState, load_last, metadata, save_last, save_snapshot
+from training.validation import apply_validation, validate
+from translator.checkpoint import resolve_device, save_checkpoint
 from translator.model import Seq2Seq
-from translator.tokenizer import PAD_ID, Tokenizer, train_tokenizer
-from translator.translate import Translator
+from translator.tokenizer import PAD_ID
 
-STATE_FILE = "training_state.pt"
+# Ranks other than 0 wait in a collective while rank 0 prepares a corpus (minutes for tens of
+# millions of pairs); gloo's default 30-minute timeout would abort them on a big corpus.
+PROCESS_GROUP_TIMEOUT = datetime.timedelta(hours=6)
 
 
 class LossModule(nn.Module):
@@ -80,31 +76,196 @@ def make_optimizer(model: nn.Module, learning_rate: float, weight_decay: float) 
 
 
 @dataclass
-class TrainingState:
-    """Everything besides weights and optimiser that resume needs."""
+class Run:
+    """What the parts of the loop share: configuration, model, optimiser, data and where to write."""
 
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    lr_scale: float = 1.0
-    best_bleu: float = -1.0
-    validations_without_improvement: int = 0
-    validations_since_decay: int = 0
-    stopped_early: bool = False  # patience ran out or the lr decayed away; resume will not continue
+    config: TrainConfig
+    model: Seq2Seq
+    loss_module: nn.Module  # LossModule, wrapped in DDP when world_size > 1
+    optimizer: torch.optim.Optimizer
+    data: PreparedData
+    device: torch.device
+    run_dir: Path
+    rank: int = 0
+    world_size: int = 1
+    first_step_time: float = 0.0  # wall clock (time.time()) when this process finished its first step
+    started: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
-class PreparedData:
-    """Tokenized training and validation data."""
+class Window:
+    """Training loss and throughput since the last validation."""
 
-    train_src: list[list[int]]
-    train_tgt: list[list[int]]
-    valid_src_text: list[str]
-    valid_tgt_text: list[str]
-    valid_batches: list[Batch]
-    source_tokenizer: Tokenizer
-    target_tokenizer: Tokenizer
-    report: CleaningReport
+    loss: torch.Tensor | float = 0.0  # a device tensor: read back only when logged, not every step
+    tokens: int = 0
+    start: float = field(default_factory=time.perf_counter)
+
+    def summary(self, world_size: int) -> tuple[float, float]:
+        """(train loss per target token, target tokens/s over all ranks)."""
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        return float(self.loss) / max(1, self.tokens), world_size * self.tokens / elapsed
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    """Train a model as ``config`` says; returns the path of the best checkpoint directory."""
+    opt = config.train
+    if opt.threads:
+        torch.set_num_threads(opt.threads)
+    device, rank, world_size = _setup_distributed(opt.device)
+    run_dir = _check_run_dir(Path(opt.output_dir), resume, rank)
+    random.seed(opt.seed)
+    torch.manual_seed(opt.seed)
+    data = prepare_data(config, run_dir, resume, rank)  # rank 0 prepares; every rank maps the result
+    config = _with_vocab_sizes(config, data)
+    run = _start(config, data, device, run_dir, rank, world_size)
+    state = load_last(run_dir, run.model, run.optimizer) if resume else TrainingState()
+    if resume:
+        _log(f"resuming at step {state.step}, epoch {state.epoch}, batch {state.batch_in_epoch}")
+    window = Window()
+    while not _finished(state, opt):
+        batches = data.train.epoch_batches(opt.batch_tokens, opt.seed + state.epoch, rank, world_size)
+        progress = tqdm(total=len(batches), initial=state.batch_in_epoch, desc=f"epoch {state.epoch + 1}",
+                        disable=rank != 0, dynamic_ncols=True, mininterval=2.0)
+        while state.batch_in_epoch < len(batches) and not _finished(state, opt):
+            lr = _learning_rate(opt, state)
+            batch = data.train.make_batch(batches[state.batch_in_epoch])
+            window.loss += _training_step(run, batch, lr)
+            window.tokens += batch.target_tokens
+            state.step += 1
+            state.batch_in_epoch += 1
+            progress.update(1)
+            if not run.first_step_time:
+                run.first_step_time = time.time()
+            if state.step % 50 == 0:
+                loss, throughput = window.summary(world_size)
+                progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}", tok_s=f"{throughput:.0f}")
+            if state.step % opt.validate_every == 0 or (opt.max_steps and state.step >= opt.max_steps):
+                _validate_and_checkpoint(run, state, window, lr)
+                window = Window()
+        progress.close()
+        _end_of_epoch(run, state, len(batches))
+    _finish(run, state)
+    return run_dir / "best"
+
+
+def _training_step(run: Run, batch: Batch, lr: float) -> torch.Tensor:
+    """One update on ``batch`` at learning rate ``lr``; the batch's summed plain loss (a device tensor)."""
+    tokens = batch.target_tokens  # counted on the CPU copy: no device sync
+    batch = batch.to(run.device)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    smoothed, plain = run.loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
+    run.optimizer.zero_grad(set_to_none=True)
+    (smoothed / tokens).backward()
+    nn.utils.clip_grad_norm_(run.model.parameters(), run.config.train.clip_norm)
+    run.optimizer.step()
+    return plain
+
+
+def _end_of_epoch(run: Run, state: TrainingState, batches_in_epoch: int) -> None:
+    """When this epoch's batches are used up: count the epoch and save ``last/`` (rank 0)."""
+    if state.batch_in_epoch < batches_in_epoch:
+        return  # stopped mid-epoch (max_steps or early stopping)
+    state.epoch += 1
+    state.batch_in_epoch = 0
+    if run.rank == 0:
+        save_last(run.run_dir, run.model, run.optimizer, state, run.data.tokenizers, run.config)
+
+
+def _validate_and_checkpoint(run: Run, state: TrainingState, window: Window, lr: float) -> None:
+    """Called by every rank at the same step: rank 0 validates, keeps ``best/``, applies the
+    lr-decay and stopping rule, logs and saves ``last/``; then all ranks adopt its decisions."""
+    opt = run.config.train
+    if run.rank == 0:
+        tokenizers = run.data.tokenizers
+        scores = validate(run.model, run.data.valid, tokenizers, opt.valid_beam_size, run.device)
+        improved, stop_reason = apply_validation(state, scores["valid_bleu"], opt)
+        if improved:
+            save_checkpoint(run.run_dir / "best", run.model, *tokenizers, metadata(run.config, state, scores),
+                            half_precision=opt.save_half_precision)
+        if stop_reason:
+            _log(f"stopping: {stop_reason}")
+        train_loss, throughput = window.summary(run.world_size) if window.tokens else (float("nan"), 0.0)
+        record = {"step": state.step, "epoch": state.epoch, "train_loss": train_loss, **scores, "lr": lr,
+                  "target_tokens_per_second": throughput, "elapsed_seconds": time.perf_counter() - run.started,
+                  "best_bleu": state.best_bleu, "first_step_time": run.first_step_time}
+        with open(run.run_dir / "log.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        _log(f"step {state.step} epoch {state.epoch + 1}: train loss {train_loss:.3f}, valid loss "
+             f"{scores['valid_loss']:.3f}, ppl {scores['valid_ppl']:.2f}, BLEU {scores['valid_bleu']:.2f}"
+             f"{' (best)' if improved else ''}, {throughput:.0f} tgt tok/s")
+        save_last(run.run_dir, run.model, run.optimizer, state, tokenizers, run.config)
+        if opt.keep_snapshots:
+            save_snapshot(run.run_dir, run.model, tokenizers, run.config, state, scores)
+    state.lr_scale, stopped, state.best_bleu = _broadcast_from_rank0(
+        state.lr_scale, float(state.stopped_early), state.best_bleu)
+    state.stopped_early = bool(stopped)
+
+
+def _finish(run: Run, state: TrainingState) -> None:
+    """Save ``last/``; validate once more if the run never did (all ranks take part); draw plots."""
+    if run.rank == 0:
+        save_last(run.run_dir, run.model, run.optimizer, state, run.data.tokenizers, run.config)
+    # The decision is rank 0's (only it writes best/), but the validation broadcasts, so every
+    # rank must know it: a run that ends by max_epochs before its first validation hung here.
+    (never_validated,) = _broadcast_from_rank0(float(run.rank == 0 and not (run.run_dir / "best").exists()))
+    if never_validated:
+        _validate_and_checkpoint(run, state, Window(), 0.0)
+    if run.rank == 0:
+        from training.report import write_plots  # matplotlib is imported only when needed
+
+        write_plots(run.run_dir, run.data.valid.src_text[: run.config.train.attention_plots])
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def _finished(state: TrainingState, opt: OptimConfig) -> bool:
+    """The stopping rule of the loop: early stop, epoch limit or step limit."""
+    return state.stopped_early or state.epoch >= opt.max_epochs or bool(opt.max_steps and state.step >= opt.max_steps)
+
+
+def _learning_rate(opt: OptimConfig, state: TrainingState) -> float:
+    """Linear warm-up to the peak lr, times the decay applied on plateaus."""
+    return opt.learning_rate * state.lr_scale * min(1.0, (state.step + 1) / max(1, opt.warmup_steps))
+
+
+def _start(config: TrainConfig, data: PreparedData, device: torch.device, run_dir: Path, rank: int,
+           world_size: int) -> Run:
+    """Print and save the configuration, build model, loss and optimiser."""
+    opt = config.train
+    _log(f"data: {data.report.summary()}")
+    config_yaml = yaml.safe_dump(json.loads(config.model_dump_json()), sort_keys=False)
+    _log("configuration:\n" + config_yaml)
+    if rank == 0:
+        (run_dir / "config.yaml").write_text(config_yaml)
+    model = Seq2Seq(config.model).to(device)
+    model.train()
+    loss_module: nn.Module = LossModule(model, opt.label_smoothing)
+    if world_size > 1:
+        loss_module = nn.parallel.DistributedDataParallel(loss_module)
+    optimizer = make_optimizer(model, opt.learning_rate, opt.weight_decay)
+    _log(f"model: {sum(p.numel() for p in model.parameters()):,} parameters on {device}"
+         f"{f' x {world_size} processes' if world_size > 1 else ''}")
+    return Run(config, model, loss_module, optimizer, data, device, run_dir, rank, world_size)
+
+
+def _with_vocab_sizes(config: TrainConfig, data: PreparedData) -> TrainConfig:
+    source, target = data.tokenizers
+    model = config.model.model_copy(update={"src_vocab_size": source.vocab_size,
+                                            "tgt_vocab_size": target.vocab_size})
+    return config.model_copy(update={"model": model})
+
+
+def _check_run_dir(run_dir: Path, resume: bool, rank: int) -> Path:
+    """Refuse to start over an existing run, or to resume one that is not there."""
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    if resume and not (run_dir / "last" / STATE_FILE).exists():
+        raise ValueError(f"--resume: {run_dir / 'last'} holds no training state to resume from")
+    if not resume and (run_dir / "last").exists():
+        raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it or choose another output_dir")
+    return run_dir
 
 
 def _rank() -> int:
@@ -116,116 +277,6 @@ def _log(message: str) -> None:
         tqdm.write(message)
 
 
-def prepare_data(config: TrainConfig, run_dir: Path, resume: bool = False) -> PreparedData:
-    """Read, clean, tokenize and filter the data; sentencepiece is trained once per run and
-    reloaded from the run directory on resume."""
-    data = config.data
-    src, tgt = read_parallel(data.train_src, data.train_tgt)
-    src, tgt, report = clean_pairs(src, tgt)
-    if not src:
-        raise ValueError(f"no training pairs left in {data.train_src} / {data.train_tgt} after cleaning")
-    source_path, target_path = run_dir / "source.spm", run_dir / "target.spm"
-    if resume:
-        source_tokenizer, target_tokenizer = Tokenizer.load(source_path), Tokenizer.load(target_path)
-    else:
-        tok = config.tokenizer
-        if tok.joint:
-            source_tokenizer = train_tokenizer(src + tgt, tok.vocab_size, tok.model_type, tok.character_coverage)
-            target_tokenizer = source_tokenizer
-        else:
-            source_tokenizer = train_tokenizer(src, tok.vocab_size, tok.model_type, tok.character_coverage)
-            target_tokenizer = train_tokenizer(tgt, tok.vocab_size, tok.model_type, tok.character_coverage)
-        if _rank() == 0:
-            source_tokenizer.save(source_path)
-            target_tokenizer.save(target_path)
-    train_src, train_tgt = filter_by_length(
-        source_tokenizer.encode(src), target_tokenizer.encode(tgt), data.max_length, data.max_length_ratio, report
-    )
-    valid_src, valid_tgt = read_parallel(data.valid_src, data.valid_tgt)
-    valid_src_ids, valid_tgt_ids = source_tokenizer.encode(valid_src), target_tokenizer.encode(valid_tgt)
-    valid_batches = [
-        make_batch([valid_src_ids[i] for i in batch], [valid_tgt_ids[i] for i in batch])
-        for batch in token_batches(valid_src_ids, valid_tgt_ids, config.train.batch_tokens, seed=0)
-    ]
-    return PreparedData(train_src, train_tgt, valid_src, valid_tgt, valid_batches,
-                        source_tokenizer, target_tokenizer, report)
-
-
-def validate(model: Seq2Seq, data: PreparedData, config: TrainConfig, device: torch.device) -> dict[str, float]:
-    """Validation loss and perplexity (teacher forcing) and BLEU of greedy/beam output."""
-    model.eval()
-    loss_module = LossModule(model, 0.0)
-    total_loss, total_tokens = 0.0, 0
-    with torch.inference_mode():
-        for batch in data.valid_batches:
-            batch = batch.to(device)
-            _, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
-            total_loss += float(plain)
-            total_tokens += batch.target_tokens
-    translator = Translator(model, data.source_tokenizer, data.target_tokenizer, device=device)
-    hypotheses = translator.translate(
-        data.valid_src_text, beam_size=config.train.valid_beam_size, length_penalty=1.0
-    )
-    bleu = sacrebleu.corpus_bleu(hypotheses, [data.valid_tgt_text])
-    model.train()
-    loss = total_loss / max(1, total_tokens)
-    return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 50)), "valid_bleu": bleu.score}
-
-
-def _metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]) -> dict[str, Any]:
-    return {
-        "source_language": config.data.src_lang,
-        "target_language": config.data.tgt_lang,
-        "training_data": {
-            "name": config.data.name,
-            "terms": config.data.terms,
-            "train_src": str(config.data.train_src),
-            "train_tgt": str(config.data.train_tgt),
-        },
-        "training": {"step": state.step, "epoch": state.epoch, "trainer_version": __version__},
-        "validation": scores,
-    }
-
-
-def _save_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer, state: TrainingState,
-               data: PreparedData, config: TrainConfig) -> None:
-    """Write ``last/`` with everything needed to resume exactly here."""
-    payload = {
-        "state": state.__dict__,
-        "optimizer": optimizer.state_dict(),
-        "torch_rng": torch.get_rng_state(),
-        "python_rng": random.getstate(),
-    }
-    save_checkpoint(run_dir / "last", model, data.source_tokenizer, data.target_tokenizer,
-                    _metadata(config, state, {}),
-                    write_extra=lambda staging: torch.save(payload, staging / STATE_FILE))
-
-
-def _save_snapshot(run_dir: Path, model: Seq2Seq, data: PreparedData, config: TrainConfig,
-                   state: TrainingState, scores: dict[str, float]) -> None:
-    """Keep this validation's weights in ``snapshots/step-N``; only the newest ``keep_snapshots`` stay."""
-    snapshots = run_dir / "snapshots"
-    save_checkpoint(snapshots / f"step-{state.step:08d}", model, data.source_tokenizer, data.target_tokenizer,
-                    _metadata(config, state, scores), half_precision=config.train.save_half_precision)
-    for old in sorted(p for p in snapshots.iterdir() if p.name.startswith("step-"))[: -config.train.keep_snapshots]:
-        shutil.rmtree(old)
-
-
-def _load_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer) -> TrainingState:
-    checkpoint = load_checkpoint(run_dir / "last")
-    model.load_state_dict(checkpoint.model.state_dict())
-    payload = torch.load(run_dir / "last" / STATE_FILE, weights_only=True)
-    optimizer.load_state_dict(payload["optimizer"])
-    torch.set_rng_state(payload["torch_rng"])
-    random.setstate(_to_tuple(payload["python_rng"]))
-    known = TrainingState.__dataclass_fields__
-    return TrainingState(**{k: v for k, v in payload["state"].items() if k in known})
-
-
-def _to_tuple(value: Any) -> Any:
-    return tuple(_to_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
 def _setup_distributed(device_name: str) -> tuple[torch.device, int, int]:
     """Join the torchrun process group when launched by torchrun; (device, rank, world size)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -233,161 +284,17 @@ def _setup_distributed(device_name: str) -> tuple[torch.device, int, int]:
         return resolve_device(device_name), 0, 1
     device = resolve_device(device_name)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend)
+    dist.init_process_group(backend, timeout=PROCESS_GROUP_TIMEOUT)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     return device, dist.get_rank(), dist.get_world_size()
 
 
-def _broadcast_flags(*values: float) -> list[float]:
+def _broadcast_from_rank0(*values: float) -> list[float]:
     """Rank 0's values on every rank (decisions made after validation)."""
     if not dist.is_initialized():
         return list(values)
     tensor = torch.tensor(values, dtype=torch.float64)
     dist.broadcast(tensor, src=0)
     return tensor.tolist()
-
-
-def train(config: TrainConfig, resume: bool = False) -> Path:
-    """Train a model as ``config`` says; returns the path of the best checkpoint directory."""
-    run_dir = Path(config.train.output_dir)
-    opt = config.train
-    if opt.threads:
-        torch.set_num_threads(opt.threads)
-    device, rank, world_size = _setup_distributed(opt.device)
-    if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    if resume and not (run_dir / "last" / STATE_FILE).exists():
-        raise ValueError(f"--resume: {run_dir / 'last'} holds no training state to resume from")
-    if not resume and (run_dir / "last").exists():
-        raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it or choose another output_dir")
-    if dist.is_initialized():
-        dist.barrier()
-
-    random.seed(opt.seed)
-    torch.manual_seed(opt.seed)
-    data = prepare_data(config, run_dir, resume)
-    model_config = config.model.model_copy(update={
-        "src_vocab_size": data.source_tokenizer.vocab_size,
-        "tgt_vocab_size": data.target_tokenizer.vocab_size,
-    })
-    config = config.model_copy(update={"model": model_config})
-    _log(f"data: {data.report.summary()}")
-    _log("configuration:\n" + yaml.safe_dump(json.loads(config.model_dump_json()), sort_keys=False))
-    if rank == 0:
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(config.model_dump_json()), sort_keys=False))
-
-    model = Seq2Seq(model_config).to(device)
-    optimizer = make_optimizer(model, opt.learning_rate, opt.weight_decay)
-    state = _load_last(run_dir, model, optimizer) if resume else TrainingState()
-    if resume:
-        _log(f"resuming at step {state.step}, epoch {state.epoch}, batch {state.batch_in_epoch}")
-    model.train()
-    loss_module: nn.Module = LossModule(model, opt.label_smoothing)
-    if world_size > 1:
-        loss_module = nn.parallel.DistributedDataParallel(loss_module)
-    _log(f"model: {sum(p.numel() for p in model.parameters()):,} parameters on {device}"
-         f"{f' x {world_size} processes' if world_size > 1 else ''}")
-
-    log_path = run_dir / "log.jsonl"
-    start = time.perf_counter()
-    window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
-    def done() -> bool:
-        return state.stopped_early or state.epoch >= opt.max_epochs or bool(opt.max_steps and state.step >= opt.max_steps)
-
-    while not done():
-        batches = token_batches(data.train_src, data.train_tgt, opt.batch_tokens, seed=opt.seed + state.epoch)
-        per_rank = len(batches) // world_size
-        batches = batches[rank::world_size][:per_rank]
-        progress = tqdm(total=per_rank, initial=state.batch_in_epoch, desc=f"epoch {state.epoch + 1}",
-                        disable=rank != 0, dynamic_ncols=True, mininterval=2.0)
-        while state.batch_in_epoch < per_rank and not done():
-            indices = batches[state.batch_in_epoch]
-            batch = make_batch([data.train_src[i] for i in indices], [data.train_tgt[i] for i in indices])
-            tokens = batch.target_tokens  # counted on the CPU copy: no device sync
-            batch = batch.to(device)
-            lr = opt.learning_rate * state.lr_scale * min(1.0, (state.step + 1) / max(1, opt.warmup_steps))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            smoothed, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
-            optimizer.zero_grad(set_to_none=True)
-            (smoothed / tokens).backward()
-            nn.utils.clip_grad_norm_(model.parameters(), opt.clip_norm)
-            optimizer.step()
-            state.step += 1
-            state.batch_in_epoch += 1
-            window_loss += plain  # a device tensor; read back only when logged, not every step
-            window_tokens += tokens
-            progress.update(1)
-            if state.step % 50 == 0:
-                elapsed = time.perf_counter() - window_start
-                progress.set_postfix(loss=f"{float(window_loss) / window_tokens:.3f}", lr=f"{lr:.1e}",
-                                     tok_s=f"{world_size * window_tokens / elapsed:.0f}")
-            if state.step % opt.validate_every == 0 or (opt.max_steps and state.step >= opt.max_steps):
-                elapsed = time.perf_counter() - window_start
-                train_loss = float(window_loss) / max(1, window_tokens)
-                throughput = world_size * window_tokens / max(elapsed, 1e-9)
-                _validate_and_checkpoint(model, optimizer, state, data, config, device, run_dir, log_path,
-                                         train_loss, throughput, lr, time.perf_counter() - start)
-                window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
-        progress.close()
-        if state.batch_in_epoch >= per_rank:
-            state.epoch += 1
-            state.batch_in_epoch = 0
-            if rank == 0:
-                _save_last(run_dir, model, optimizer, state, data, config)
-    if rank == 0:
-        _save_last(run_dir, model, optimizer, state, data, config)
-        if not (run_dir / "best").exists():  # never validated (tiny run): validate once now
-            _validate_and_checkpoint(model, optimizer, state, data, config, device, run_dir, log_path,
-                                     float("nan"), 0.0, 0.0, time.perf_counter() - start)
-        from training.report import write_plots  # matplotlib is imported only when needed
-
-        write_plots(run_dir, data.valid_src_text[: opt.attention_plots])
-    if dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
-    return run_dir / "best"
-
-
-def _validate_and_checkpoint(model: Seq2Seq, optimizer: torch.optim.Optimizer, state: TrainingState,
-                             data: PreparedData, config: TrainConfig, device: torch.device, run_dir: Path,
-                             log_path: Path, train_loss: float, throughput: float, lr: float,
-                             elapsed: float) -> None:
-    """Validate on rank 0, keep the best checkpoint, decay the lr / stop early, save ``last/``."""
-    opt = config.train
-    if _rank() == 0:
-        scores = validate(model, data, config, device)
-        improved = scores["valid_bleu"] > state.best_bleu
-        if improved:
-            state.best_bleu = scores["valid_bleu"]
-            state.validations_without_improvement = 0
-            state.validations_since_decay = 0
-            save_checkpoint(run_dir / "best", model, data.source_tokenizer, data.target_tokenizer,
-                            _metadata(config, state, scores), half_precision=opt.save_half_precision)
-        else:
-            state.validations_without_improvement += 1
-            state.validations_since_decay += 1
-            if state.validations_since_decay > opt.lr_decay_patience:
-                state.lr_scale *= opt.lr_decay_factor
-                state.validations_since_decay = 0
-        if state.validations_without_improvement >= opt.patience:
-            _log(f"stopping early: no better validation BLEU for {opt.patience} validations")
-            state.stopped_early = True
-        if opt.learning_rate * state.lr_scale < opt.min_learning_rate:
-            _log("stopping: learning rate decayed below min_learning_rate")
-            state.stopped_early = True
-        record = {"step": state.step, "epoch": state.epoch, "train_loss": train_loss, **scores, "lr": lr,
-                  "target_tokens_per_second": throughput, "elapsed_seconds": elapsed,
-                  "best_bleu": state.best_bleu}
-        with open(log_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-        _log(f"step {state.step} epoch {state.epoch + 1}: train loss {train_loss:.3f}, valid loss "
-             f"{scores['valid_loss']:.3f}, ppl {scores['valid_ppl']:.2f}, BLEU {scores['valid_bleu']:.2f}"
-             f"{' (best)' if improved else ''}, {throughput:.0f} tgt tok/s")
-        _save_last(run_dir, model, optimizer, state, data, config)
-        if opt.keep_snapshots:
-            _save_snapshot(run_dir, model, data, config, state, scores)
-    state.lr_scale, stopped, best = _broadcast_flags(state.lr_scale, float(state.stopped_early), state.best_bleu)
-    state.stopped_early, state.best_bleu = bool(stopped), best

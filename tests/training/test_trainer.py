@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -90,17 +91,38 @@ def test_evaluation_writes_hypotheses_and_a_sacrebleu_report(corpus, tmp_path, c
     assert f"BLEU {data['bleu']:.2f}" in capsys.readouterr().out
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def torchrun(flags, timeout=300):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
+         "-m", "training", *flags],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
 def test_two_process_distributed_training_on_cpu(corpus, tmp_path):
     flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "ddp", max_steps="20", attention_plots="0").items()]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", "-m", "training", *flags],
-        capture_output=True, text=True, timeout=300, env=env,
-    )
+    result = torchrun(flags)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "x 2 processes" in result.stderr + result.stdout
     assert load_checkpoint(tmp_path / "ddp" / "best").model is not None
     assert read_log(tmp_path / "ddp")[-1]["step"] == 20
+
+
+def test_two_process_run_ending_by_max_epochs_before_any_validation_finishes(corpus, tmp_path):
+    # Rank 0 used to validate (and broadcast) alone at the end while rank 1 waited at a barrier.
+    overrides = tiny_overrides(corpus, tmp_path / "ddp", max_epochs="1", validate_every="100000", attention_plots="0")
+    result = torchrun([f"--{k}={v}" for k, v in overrides.items()], timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = read_log(tmp_path / "ddp")
+    assert len(records) == 1 and records[0]["epoch"] == 1
+    assert load_checkpoint(tmp_path / "ddp" / "best").model is not None
 
 
 def test_release_copies_the_checkpoint_and_records_measured_test_scores(corpus, tmp_path):
@@ -134,3 +156,28 @@ def test_snapshots_keep_the_newest_and_average_to_their_mean(corpus, tmp_path):
     for name, tensor in averaged.items():
         assert torch.allclose(tensor, sum(p[name] for p in parts) / 3, atol=1e-6), name
     assert average_main([str(snapshots[0]), str(tmp_path / "nowhere"), "--output", str(tmp_path / "x")]) == 2
+
+
+def test_empty_validation_file_is_refused_before_training(corpus, tmp_path, capsys):
+    corpus["valid_src"].write_text("")
+    corpus["valid_tgt"].write_text("")
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "run").items()]
+    assert train_main(flags) == 2
+    assert f"{corpus['valid_src']} is empty" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "last").exists()
+
+
+def test_misaligned_validation_files_are_refused_before_training(corpus, tmp_path, capsys):
+    corpus["valid_tgt"].write_text("a b\n")
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "run").items()]
+    assert train_main(flags) == 2
+    assert "has 40 lines but" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "last").exists()
+
+
+def test_a_corpus_filtered_out_entirely_is_refused_naming_the_files(corpus, tmp_path, capsys):
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "run").items()]
+    assert train_main(flags + ["--data.max_length=1"]) == 2
+    error = capsys.readouterr().err
+    assert f"every pair of {corpus['train_src']}" in error and "600 too long" in error
+    assert not (tmp_path / "run" / "last").exists()

@@ -1,0 +1,76 @@
+"""Validation (loss, perplexity, BLEU) and the policy applied to its result: keep the best
+checkpoint, decay the learning rate on a plateau, and the stopping rule."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sacrebleu
+import torch
+
+from training.config import OptimConfig
+from training.data import Batch
+from training.run_state import TrainingState
+from translator.model import Seq2Seq
+from translator.tokenizer import PAD_ID, Tokenizer
+from translator.translate import Translator
+
+
+@dataclass
+class ValidationData:
+    """The validation set: texts for BLEU, padded batches for the loss."""
+
+    src_text: list[str]
+    tgt_text: list[str]
+    batches: list[Batch]
+
+
+def validate(model: Seq2Seq, data: ValidationData, tokenizers: tuple[Tokenizer, Tokenizer], beam_size: int,
+             device: torch.device) -> dict[str, float]:
+    """Validation loss and perplexity (teacher forcing) and BLEU of greedy/beam output."""
+    from training.trainer import LossModule  # the loss is defined beside the loop that trains with it
+
+    model.eval()
+    loss_module = LossModule(model, 0.0)
+    total_loss, total_tokens = 0.0, 0
+    with torch.inference_mode():
+        for batch in data.batches:
+            batch = batch.to(device)
+            _, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
+            total_loss += float(plain)
+            total_tokens += batch.target_tokens
+    translator = Translator(model, *tokenizers, device=device)
+    hypotheses = translator.translate(data.src_text, beam_size=beam_size, length_penalty=1.0)
+    bleu = sacrebleu.corpus_bleu(hypotheses, [data.tgt_text])
+    model.train()
+    loss = total_loss / max(1, total_tokens)
+    return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 50)), "valid_bleu": bleu.score}
+
+
+def apply_validation(state: TrainingState, bleu: float, opt: OptimConfig) -> tuple[bool, str]:
+    """Update ``state`` after a validation that scored ``bleu``; (improved, reason to stop or "").
+
+    A better BLEU resets both counters (the caller then saves ``best/``). Otherwise the lr is
+    multiplied by ``lr_decay_factor`` once more than ``lr_decay_patience`` validations passed
+    without improvement since the last decay. The run stops after ``patience`` validations
+    without improvement, or once the lr has decayed below ``min_learning_rate``.
+    """
+    improved = bleu > state.best_bleu
+    if improved:
+        state.best_bleu = bleu
+        state.validations_without_improvement = 0
+        state.validations_since_decay = 0
+    else:
+        state.validations_without_improvement += 1
+        state.validations_since_decay += 1
+        if state.validations_since_decay > opt.lr_decay_patience:
+            state.lr_scale *= opt.lr_decay_factor
+            state.validations_since_decay = 0
+    reason = ""
+    if state.validations_without_improvement >= opt.patience:
+        reason = f"no better validation BLEU for {opt.patience} validations"
+    elif opt.learning_rate * state.lr_scale < opt.min_learning_rate:
+        reason = "learning rate decayed below min_learning_rate"
+    state.stopped_early = state.stopped_early or bool(reason)
+    return improved, reason
