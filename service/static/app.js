@@ -6,6 +6,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const WORD_START = "\u2581"; // sentencepiece's word-boundary mark
 const END_OF_SENTENCE = "</s>";
 const KEY_STORAGE = "rnn-translator.api-key";
+const DETECT = "auto"; // source_lang that asks the server to detect the language
 
 const $ = (id) => document.getElementById(id);
 const elements = {
@@ -14,11 +15,12 @@ const elements = {
   key: $("api-key"), button: $("translate-button"), timing: $("timing"), message: $("message"),
   details: $("details"), alternatives: $("alternatives"), alternativesCaption: $("alternatives-caption"),
   sentenceField: $("sentence-field"), sentence: $("sentence"), flow: $("flow"), heatmap: $("heatmap"),
-  readout: $("readout"),
+  readout: $("readout"), attentionNote: $("attention-note"),
 };
 
 const state = {
-  pairs: [],          // [{source, target}] the server translates directly
+  pairs: [],          // [{source, target, pivot}] the server translates (pivot: the language in between)
+  detect: false,      // whether the server detects the source language (source_lang "auto")
   sentences: [],      // per-sentence details of the last answer
   chosen: 0,          // index of the sentence shown in the attention views
   pinned: null,       // {row, col} kept highlighted after a click or tap
@@ -97,19 +99,31 @@ function byName(codes) {
   return [...new Set(codes)].map((code) => [code, languageName(code)]).sort((a, b) => a[1].localeCompare(b[1]));
 }
 
+function fillSources() {
+  const entries = byName(state.pairs.map((pair) => pair.source));
+  if (state.detect) entries.unshift([DETECT, "Detect language"]);
+  fillSelect(elements.source, entries, "de");
+}
+
+/** The targets reachable from the chosen source (from any source when detecting), pivots marked. */
 function fillTargets() {
   const source = elements.source.value;
-  const targets = state.pairs.filter((pair) => pair.source === source).map((pair) => pair.target);
-  fillSelect(elements.target, byName(targets), "en");
-  elements.swap.disabled = !state.pairs.some(
+  const pairs = state.pairs.filter((pair) => source === DETECT || pair.source === source);
+  const direct = new Set(pairs.filter((pair) => !pair.pivot).map((pair) => pair.target));
+  const entries = byName(pairs.map((pair) => pair.target)).map(([code, name]) => {
+    const pivot = direct.has(code) ? null : pairs.find((pair) => pair.target === code).pivot;
+    return [code, pivot && source !== DETECT ? `${name} (through ${languageName(pivot)})` : name];
+  });
+  fillSelect(elements.target, entries, "en");
+  elements.swap.disabled = source === DETECT || !state.pairs.some(
     (pair) => pair.source === elements.target.value && pair.target === source);
 }
 
 /** Ask the server what it translates; show the API-key field when it wants one. */
 async function loadLanguages() {
-  let models;
+  let answer;
   try {
-    ({ models } = await api("/models"));
+    answer = await api("/models");
   } catch (error) {
     if (error.status === 401) {
       elements.keyField.hidden = false;
@@ -120,8 +134,12 @@ async function loadLanguages() {
     }
     return false;
   }
-  state.pairs = models.map((model) => ({ source: model.source_lang, target: model.target_lang }));
-  fillSelect(elements.source, byName(state.pairs.map((pair) => pair.source)), "de");
+  // Servers that list every reachable direction (pivots included) also detect languages.
+  const directions = Array.isArray(answer.directions) ? answer.directions : null;
+  state.detect = directions !== null;
+  state.pairs = (directions ?? answer.models).map((entry) => (
+    { source: entry.source_lang, target: entry.target_lang, pivot: entry.pivot ?? null }));
+  fillSources();
   fillTargets();
   elements.button.disabled = state.pairs.length === 0;
   showMessage(state.pairs.length ? "" : "The server has no models loaded.");
@@ -185,6 +203,8 @@ function render(answer, sourceText, elapsedMs) {
   state.chosen = 0;
   state.pinned = null;
   elements.timing.textContent = `${Math.round(elapsedMs)} ms · ${answer.model}`;
+  showDetected(answer.detected_language);
+  state.pivot = answer.pivot ?? null;
   elements.timing.title = `The request took ${elapsedMs.toFixed(0)} ms in your browser (model ${answer.model}, ` +
     `version ${answer.model_version}).`;
   renderOutput(result);
@@ -195,21 +215,37 @@ function render(answer, sourceText, elapsedMs) {
   showSentence(0);
 }
 
+/** "German (detected)" in the source picker after a translation with "Detect language". */
+function showDetected(detected) {
+  const detectOption = elements.source.querySelector(`option[value="${DETECT}"]`);
+  if (!detectOption) return;
+  detectOption.textContent = detected
+    ? `${languageName(detected.language)} (detected)` : "Detect language";
+  detectOption.title = detected ? `confidence ${(100 * detected.confidence).toFixed(0)} %` : "";
+}
+
+/** The translation; with several sentences, each one is a span that picks it for the attention views. */
 function renderOutput(result) {
-  if (state.sentences.length < 2) {
-    elements.output.textContent = result.text;
-    return;
-  }
-  const parts = state.sentences.map((sentence, index) => {
+  elements.output.textContent = result.text;
+  if (state.sentences.length < 2) return;
+  // The text is the sentences' translations joined by the source's spaces and line breaks: find each in turn.
+  const parts = [];
+  let cursor = 0;
+  for (const [index, sentence] of state.sentences.entries()) {
+    const start = result.text.indexOf(sentence.text, cursor);
+    if (start < 0) return; // not found in order: leave the plain text
+    if (start > cursor) parts.push(result.text.slice(cursor, start));
     const span = document.createElement("span");
     span.className = "sentence";
     span.textContent = sentence.text;
     span.dataset.index = String(index);
     span.tabIndex = 0;
-    span.title = "Show this sentence's attention";
-    return span;
-  });
-  elements.output.replaceChildren(...parts.flatMap((part, index) => (index ? [" ", part] : [part])));
+    span.title = "Show this sentence's alternatives and attention";
+    parts.push(span);
+    cursor = start + sentence.text.length;
+  }
+  parts.push(result.text.slice(cursor));
+  elements.output.replaceChildren(...parts);
 }
 
 function truncate(text, length) {
@@ -227,6 +263,10 @@ function showSentence(index) {
   renderAlternatives(sentence);
   const attention = sentence.alignment ? prepareAttention(sentence.alignment) : null;
   state.attention = attention;
+  elements.attentionNote.hidden = !state.pivot;
+  elements.attentionNote.textContent = state.pivot
+    ? `Translated through ${languageName(state.pivot)}: this is the attention of the second step, from the ` +
+      `${languageName(state.pivot)} translation to the result.` : "";
   drawFlow(elements.flow, attention);
   drawHeatmap(elements.heatmap, attention);
   highlight(null);
@@ -255,9 +295,10 @@ function renderAlternatives(sentence) {
     item.append(text, score);
     return item;
   }));
+  const which = state.sentences.length > 1 ? ` for sentence ${state.chosen + 1}` : "";
   elements.alternativesCaption.textContent = candidates.length > 1
-    ? "Beam search's best candidates, best first. Scores are log-probabilities after the length penalty; " +
-      "the bars compare each candidate's probability with the best one's."
+    ? `Beam search's best candidates${which}, best first. Scores are log-probabilities after the length ` +
+      "penalty; the bars compare each candidate's probability with the best one's."
     : "Ask for 3 or 5 alternatives to see the other candidates of the beam.";
 }
 
