@@ -406,6 +406,7 @@ function drawFlow(svgElement, attention) {
 
 const CELL = 30;
 const LEGEND_WEIGHTS = [0, 0.05, 0.1, 0.25, 0.5, 0.75, 1];
+const LEGEND_STEP = 34;
 
 /** The attention matrix: a row per target piece, a column per source piece, darker = more weight. */
 function drawHeatmap(svgElement, attention) {
@@ -418,7 +419,8 @@ function drawHeatmap(svgElement, attention) {
   const top = columnLabelLength * Math.SQRT1_2 + 14;
   const columns = attention.source.length;
   const rows = attention.target.length;
-  const width = left + columns * CELL + columnLabelLength * Math.SQRT1_2 + 4;
+  const legendWidth = LEGEND_WEIGHTS.length * LEGEND_STEP + 24;
+  const width = Math.max(left + columns * CELL + columnLabelLength * Math.SQRT1_2 + 4, left + legendWidth);
   const height = top + rows * CELL + 44;
   svgElement.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svgElement.setAttribute("width", width);
@@ -442,7 +444,7 @@ function drawHeatmap(svgElement, attention) {
   const rowLabels = svg("g", { class: "row-labels" }, svgElement);
   attention.target.forEach((piece, index) => {
     const label = svg("text", {
-      x: left - 6, y: top + index * CELL + CELL / 2, "data-row": index, tabindex: 0,
+      x: left - 6, y: top + index * CELL + CELL / 2, "data-row": index,
       class: piece.special ? "special" : "",
     }, rowLabels);
     label.textContent = piece.label;
@@ -451,7 +453,7 @@ function drawHeatmap(svgElement, attention) {
   attention.source.forEach((piece, index) => {
     const x = left + index * CELL + CELL / 2;
     const label = svg("text", {
-      x, y: top - 6, transform: `rotate(-45 ${x} ${top - 6})`, "data-col": index, tabindex: 0,
+      x, y: top - 6, transform: `rotate(-45 ${x} ${top - 6})`, "data-col": index,
       class: piece.special ? "special" : "",
     }, columnLabels);
     label.textContent = piece.label;
@@ -469,12 +471,12 @@ function drawLegend(svgElement, left, y) {
   const caption = svg("text", { x: left - 6, y: y + 8, class: "legend-caption" }, legend);
   caption.textContent = "weight";
   LEGEND_WEIGHTS.forEach((weight, index) => {
-    const x = left + index * 34;
+    const x = left + index * LEGEND_STEP;
     svg("rect", { x, y, width: 32, height: 16, class: "swatch" }, legend, Math.sqrt(weight));
     const value = svg("text", { x: x + 16, y: y + 26, class: "legend-value" }, legend);
     value.textContent = `${Math.round(weight * 100)}`;
   });
-  const unit = svg("text", { x: left + LEGEND_WEIGHTS.length * 34, y: y + 8, class: "legend-caption unit" }, legend);
+  const unit = svg("text", { x: left + LEGEND_WEIGHTS.length * LEGEND_STEP + 2, y: y + 8, class: "legend-caption unit" }, legend);
   unit.textContent = "%";
 }
 
@@ -600,6 +602,9 @@ function swapLanguages() {
 
 function start() {
   elements.key.value = sessionStorage.getItem(KEY_STORAGE) ?? "";
+  // The server writes "required" here when it has an API key: ask for it before the first API call.
+  const keyRequired = document.querySelector('meta[name="translator-api-key"]')?.content === "required";
+  elements.keyField.hidden = !keyRequired;
   elements.form.addEventListener("submit", (event) => {
     event.preventDefault();
     translate();
@@ -615,7 +620,7 @@ function start() {
   elements.swap.addEventListener("click", swapLanguages);
   elements.key.addEventListener("change", () => {
     sessionStorage.setItem(KEY_STORAGE, elements.key.value.trim());
-    loadLanguages();
+    if (elements.key.value.trim()) loadLanguages();
   });
   elements.sentence.addEventListener("change", () => showSentence(Number(elements.sentence.value)));
   elements.output.addEventListener("click", (event) => {
@@ -631,7 +636,11 @@ function start() {
   });
   wireAttentionView(elements.flow);
   wireAttentionView(elements.heatmap);
-  loadLanguages();
+  if (keyRequired && !elements.key.value) {
+    showMessage("This server needs an API key: enter it to load the languages.");
+  } else {
+    loadLanguages();
+  }
 }
 
 start();

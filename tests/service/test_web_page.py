@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from fastapi.testclient import TestClient
+
+from service.app import create_app
 from service.page import CONTENT_SECURITY_POLICY, STATIC_DIR
 
 
@@ -44,3 +47,12 @@ def test_every_control_of_the_page_has_a_label():
 def test_the_page_is_not_part_of_the_api_schema(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/" not in paths and not any(path.startswith("/static") for path in paths)
+
+
+def test_the_page_says_whether_the_server_wants_an_api_key(client, make_settings):
+    assert '<meta name="translator-api-key" content="optional">' in client.get("/").text
+    with TestClient(create_app(make_settings(api_key="secret"))) as keyed:
+        page = keyed.get("/")  # the page itself needs no key
+        assert page.status_code == 200
+        assert '<meta name="translator-api-key" content="required">' in page.text
+        assert "secret" not in page.text

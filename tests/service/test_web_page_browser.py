@@ -19,7 +19,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from selenium import webdriver
@@ -52,16 +54,15 @@ def call(base: str, path: str, body: dict | None = None) -> dict:
         return json.load(answer)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> str:
-    """``translator-serve`` on the shipped models in a subprocess; its base URL once /ready says 200."""
+@contextmanager
+def running_server(log_path: Path, model_args: list[str], api_key: str = "") -> Iterator[str]:
+    """``translator-serve`` in a subprocess; yields its base URL once /ready says 200, stops it after."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TRANSLATOR_API_KEY="")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TRANSLATOR_API_KEY=api_key)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "--models-root", str(ROOT / "models"), "--port", str(port),
-             "--device", "cpu", "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "service.cli", *model_args, "--port", str(port), "--device", "cpu",
+             "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -83,6 +84,14 @@ def server(tmp_path_factory) -> str:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """The shipped models (models/), without an API key."""
+    with running_server(tmp_path_factory.mktemp("server") / "server.log",
+                        ["--models-root", str(ROOT / "models")]) as base:
+        yield base
 
 
 @pytest.fixture
@@ -223,3 +232,21 @@ def test_translating_nothing_asks_for_text_instead_of_calling_the_server(server,
     assert "Type or paste" in message.text
     assert browser.find_element(By.ID, "details").is_displayed() is False
     assert console_errors(browser) == []
+
+
+def test_a_server_with_an_api_key_gets_the_key_from_the_page_before_any_api_call(tmp_path, browser):
+    with running_server(tmp_path / "server.log", ["--model-dir", str(ROOT / "models" / "de-en")],
+                        api_key="page-test-key") as base:
+        browser.get(base + "/")
+        key_field = browser.find_element(By.ID, "api-key")
+        assert key_field.is_displayed()
+        assert "needs an API key" in browser.find_element(By.ID, "message").text
+        assert not browser.find_element(By.ID, "translate-button").is_enabled()
+        key_field.send_keys("page-test-key", Keys.ENTER)
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(),
+                 "the languages did not load with the key")
+        assert not browser.find_element(By.ID, "message").is_displayed()
+        browser.find_element(By.ID, "source-text").send_keys(GERMAN, Keys.CONTROL, Keys.ENTER)
+        wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+        assert "dogs" in browser.find_element(By.ID, "output").text.lower()
+        assert console_errors(browser) == []  # no 401 on the way: the page knew it needed the key
