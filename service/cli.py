@@ -69,12 +69,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported here, not at the top, so that --help and flag errors do not wait for torch to load.
     from translator.checkpoint import CheckpointError
 
-    from service.registry import model_directories
+    from service.registry import model_directories, verify_model_directory
 
     try:
         directories = model_directories(settings)
     except CheckpointError as error:
         parser.error(str(error))
+    # Verified here, before uvicorn starts, so a broken model is one line on stderr, not a traceback.
+    for directory in directories:
+        try:
+            verify_model_directory(directory)
+        except CheckpointError as error:
+            print(f"translator-serve: error: {error}", file=sys.stderr)
+            return 2
     logging.getLogger("service").info("model directories: %s", ", ".join(str(d) for d in directories))
 
     import uvicorn

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from translator.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError
+from translator.atomic import is_hidden
+from translator.checkpoint import CONFIG_FILE, CheckpointError, read_metadata, verify_checkpoint
 from translator.translate import Translator
 
 from service.errors import InvalidRequest, ModelNotFound
@@ -96,7 +96,9 @@ def model_directories(settings: ServiceSettings) -> list[Path]:
     if settings.model_dirs:
         return list(settings.model_dirs)
     root = settings.models_root
-    found = sorted(path.parent for path in root.glob(f"*/{CONFIG_FILE}")) if root.is_dir() else []
+    # Hidden entries (.NAME.staging-*, .NAME.old-*) are a release's staging or retired copies.
+    found = sorted(path.parent for path in root.glob(f"*/{CONFIG_FILE}") if not is_hidden(path.parent)) \
+        if root.is_dir() else []
     if not found:
         raise CheckpointError(
             f"no model directories found under {root.resolve()} (a model directory holds {CONFIG_FILE}); "
@@ -106,9 +108,20 @@ def model_directories(settings: ServiceSettings) -> list[Path]:
 
 
 def load_model(directory: Path, settings: ServiceSettings) -> LoadedModel:
-    """Load one checkpoint directory; its languages come from metadata.json, else from a name like ``de-en``."""
+    """Load one verified checkpoint directory; its version is the hash of its manifest."""
     translator = Translator.from_pretrained(directory, settings.device, settings.dtype, settings.quantize)
     metadata = translator.metadata
+    name = directory.resolve().name
+    source, target = model_languages(directory, metadata)
+    version = translator.version
+    loaded = LoadedModel(name, source, target, version, translator, metadata)
+    logger.info("loaded model %s (%s) from %s on %s, %s%s, version %s", name, loaded.pair, directory,
+                translator.device, settings.dtype, ", int8" if settings.quantize else "", version)
+    return loaded
+
+
+def model_languages(directory: Path, metadata: dict[str, Any]) -> tuple[str, str]:
+    """(source, target) language of a model: from its metadata.json, else from a name like ``de-en``."""
     name = directory.resolve().name
     guessed = name.split("-", 1) if name.count("-") == 1 else [None, None]
     source = str(metadata.get("source_language") or guessed[0] or "").lower()
@@ -118,22 +131,21 @@ def load_model(directory: Path, settings: ServiceSettings) -> LoadedModel:
             f"{directory} does not say its languages: add source_language and target_language to its "
             "metadata.json, or name the directory like de-en"
         )
-    version = str(metadata.get("version") or f"sha256:{_file_digest(directory / WEIGHTS_FILE)[:12]}")
-    loaded = LoadedModel(name, source, target, version, translator, metadata)
-    logger.info("loaded model %s (%s) from %s on %s, %s%s, version %s", name, loaded.pair, directory,
-                translator.device, settings.dtype, ", int8" if settings.quantize else "", version)
-    return loaded
+    return source, target
+
+
+def verify_model_directory(directory: Path) -> str:
+    """Every check :func:`load_model` makes, without building the model (fast); returns the version.
+
+    Raises:
+        CheckpointError: one line naming the file at fault (missing, changed, corrupt, non-finite weights).
+    """
+    version = verify_checkpoint(directory)
+    model_languages(directory, read_metadata(directory))
+    return version
 
 
 def load_registry(settings: ServiceSettings) -> ModelRegistry:
     """Load every model directory the settings name (slow: run it off the event loop)."""
     return ModelRegistry([load_model(directory, settings) for directory in model_directories(settings)])
 
-
-def _file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in chunks: a model's version when its metadata gives none."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -71,6 +71,7 @@ class Translator:
         device: str | torch.device = "cpu",
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
         quantize: bool = False,
+        version: str = "",
     ) -> None:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
@@ -95,6 +96,7 @@ class Translator:
         self.metadata = metadata or {}
         self.dtype = dtype
         self.quantized = quantize
+        self.version = version  # the checkpoint manifest's hash, e.g. "sha256:3f2a9c1b7d4e"
 
     @classmethod
     def from_pretrained(
@@ -104,7 +106,11 @@ class Translator:
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
         quantize: bool = False,
     ) -> "Translator":
-        """Load a checkpoint directory; ``device="auto"`` picks CUDA when available, else the CPU."""
+        """Load and verify a checkpoint directory; ``device="auto"`` picks CUDA when available, else the CPU.
+
+        Raises:
+            CheckpointError: a file is missing, changed or corrupt, or the weights are not finite.
+        """
         checkpoint = load_checkpoint(path, device="cpu")
         return cls(
             checkpoint.model,
@@ -114,6 +120,7 @@ class Translator:
             device=device,
             dtype=dtype,
             quantize=quantize,
+            version=checkpoint.version,
         )
 
     def translate(self, texts: Sequence[str], **options: Any) -> list[str]:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import ServiceSettings
+from translator.checkpoint import write_manifest
 from translator.translate import Candidate, Translation
 
 
@@ -28,6 +29,7 @@ def second_model_dir(tiny_model_dir: Path) -> Path:
         metadata = json.loads((directory / "metadata.json").read_text())
         metadata.update(source_language="yy", target_language="xx", validation={"valid_bleu": 12.5})
         (directory / "metadata.json").write_text(json.dumps(metadata))
+        write_manifest(directory)
     return directory
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import sys
+
 import pytest
+from safetensors.torch import load_file, save_file
 
 from service import cli
 from service.settings import ServiceSettings, env_name
+from translator.checkpoint import write_manifest
 
 
 def test_help_documents_every_flag_and_every_environment_variable(capsys):
@@ -54,3 +61,40 @@ def test_main_runs_uvicorn_on_the_configured_address(tiny_model_dir, monkeypatch
     app, kwargs = calls[0]
     assert (kwargs["host"], kwargs["port"]) == ("0.0.0.0", 8123)
     assert app.state.service.settings.model_dirs == [tiny_model_dir]
+
+
+def _nan_weights(directory):
+    weights = load_file(directory / "model.safetensors")
+    name = sorted(weights)[0]
+    weights[name].view(-1)[0] = float("nan")
+    save_file(weights, directory / "model.safetensors")
+    write_manifest(directory)  # consistent hashes: only the finiteness check can catch it
+
+
+def _flipped_byte(directory):
+    data = bytearray((directory / "model.safetensors").read_bytes())
+    data[len(data) // 2] ^= 0x10
+    (directory / "model.safetensors").write_bytes(bytes(data))
+
+
+def _swapped_file(directory):
+    config, metadata = (directory / "config.json").read_bytes(), (directory / "metadata.json").read_bytes()
+    (directory / "config.json").write_bytes(metadata)
+    (directory / "metadata.json").write_bytes(config)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_nan_weights, r"model\.safetensors holds 1 non-finite values"),
+    (_flipped_byte, r"model\.safetensors does not match its sha256"),
+    (_swapped_file, r"config\.json does not match its sha256"),
+])
+def test_a_broken_model_is_refused_in_one_line_by_the_real_command(tmp_path, tiny_model_dir, damage, message):
+    directory = tmp_path / "xx-yy"
+    shutil.copytree(tiny_model_dir, directory)
+    damage(directory)
+    result = subprocess.run([sys.executable, "-m", "service.cli", "--model-dir", str(directory)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.search(rf"^translator-serve: error: {re.escape(str(directory))}/{message}", lines[0]), lines[0]

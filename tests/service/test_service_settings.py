@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from service.app import create_app
 from service.registry import model_directories
 from service.settings import ServiceSettings
-from translator.checkpoint import CheckpointError
+from translator.checkpoint import CheckpointError, write_manifest
 
 
 def test_settings_are_read_from_translator_environment_variables(monkeypatch):
@@ -50,6 +50,7 @@ def test_every_checkpoint_directory_under_models_root_is_found(tmp_path, tiny_mo
     shutil.copytree(tiny_model_dir, tmp_path / "a-b")
     (tmp_path / "notes").mkdir()
     (tmp_path / "README.md").write_text("not a model")
+    shutil.copytree(tiny_model_dir, tmp_path / ".a-b.staging-k2j4")  # a killed release's leftover
     found = model_directories(ServiceSettings(_env_file=None, models_root=tmp_path))
     assert found == [tmp_path / "a-b", tmp_path / "b-a"]
 
@@ -73,6 +74,7 @@ def test_languages_come_from_the_directory_name_when_metadata_has_none(tmp_path,
     directory = tmp_path / "ab-cd"
     shutil.copytree(tiny_model_dir, directory)
     (directory / "metadata.json").unlink()
+    write_manifest(directory)
     with TestClient(create_app(make_settings(model_dirs=[directory]))) as client:
         response = client.post("/translate", json={"text": "a", "source_lang": "ab", "target_lang": "cd"})
     assert response.status_code == 200 and response.json()["model"] == "ab-cd"

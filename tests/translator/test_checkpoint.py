@@ -1,4 +1,8 @@
-"""Checkpoint directories: round trip, atomic replacement, clear errors for broken ones."""
+"""Checkpoint directories: round trip, atomic replacement, clear errors for broken ones.
+
+Tests that corrupt a file on purpose rewrite the manifest afterwards (``write_manifest``), so the
+check under test is the parser's, not the hash's; tests/translator/test_manifest.py covers the hash.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ import shutil
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from tests.conftest import tiny_model
-from translator.checkpoint import CheckpointError, load_checkpoint, resolve_device, save_checkpoint
+from translator.checkpoint import (
+    CheckpointError, load_checkpoint, resolve_device, save_checkpoint, verify_checkpoint, write_manifest,
+)
 
 
 def encode_outputs(model):
@@ -63,7 +70,10 @@ def model_copy(tmp_path, tiny_model_dir):
 @pytest.mark.parametrize("name", ["config.json", "model.safetensors", "source.spm", "target.spm"])
 def test_missing_file_is_named(model_copy, name):
     (model_copy / name).unlink()
-    with pytest.raises(CheckpointError, match=name):
+    with pytest.raises(CheckpointError, match=f"{name} is missing"):
+        load_checkpoint(model_copy)
+    write_manifest(model_copy)  # even with a manifest that agrees, the checkpoint is incomplete
+    with pytest.raises(CheckpointError, match=f"{name} is missing"):
         load_checkpoint(model_copy)
 
 
@@ -82,6 +92,7 @@ def test_missing_directory_is_named(tmp_path):
 )
 def test_corrupt_file_is_named(model_copy, name, content, message):
     (model_copy / name).write_bytes(content)
+    write_manifest(model_copy)
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(model_copy)
 
@@ -90,6 +101,7 @@ def test_incompatible_format_version_is_reported(model_copy):
     config = json.loads((model_copy / "config.json").read_text())
     config["format_version"] = 99
     (model_copy / "config.json").write_text(json.dumps(config))
+    write_manifest(model_copy)
     with pytest.raises(CheckpointError, match="format_version 99"):
         load_checkpoint(model_copy)
 
@@ -98,6 +110,7 @@ def test_config_that_does_not_match_the_weights_is_reported(model_copy):
     config = json.loads((model_copy / "config.json").read_text())
     config["model"]["decoder_hidden_size"] = 16
     (model_copy / "config.json").write_text(json.dumps(config))
+    write_manifest(model_copy)
     with pytest.raises(CheckpointError, match="does not match"):
         load_checkpoint(model_copy)
 
@@ -106,6 +119,7 @@ def test_invalid_config_values_are_reported(model_copy):
     config = json.loads((model_copy / "config.json").read_text())
     config["model"]["rnn_type"] = "transformer"
     (model_copy / "config.json").write_text(json.dumps(config))
+    write_manifest(model_copy)
     with pytest.raises(CheckpointError, match="rnn_type"):
         load_checkpoint(model_copy)
 
@@ -121,3 +135,80 @@ def test_saved_checkpoint_is_readable_by_other_users(tmp_path, symbol_tokenizer)
     save_checkpoint(tmp_path / "m", tiny_model(symbol_tokenizer.vocab_size), symbol_tokenizer, symbol_tokenizer)
     assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
     assert {p.stat().st_mode & 0o777 for p in (tmp_path / "m").iterdir()} == {0o644}
+
+
+def test_non_finite_weights_are_refused_naming_the_file_and_tensor(model_copy):
+    weights = load_file(model_copy / "model.safetensors")
+    name = sorted(weights)[0]
+    weights[name].view(-1)[0] = float("nan")
+    save_file(weights, model_copy / "model.safetensors")
+    write_manifest(model_copy)  # a consistent manifest: the weights themselves are bad
+    with pytest.raises(CheckpointError, match=rf"model.safetensors holds 1 non-finite values .* in {name}"):
+        load_checkpoint(model_copy)
+    with pytest.raises(CheckpointError, match="non-finite"):
+        verify_checkpoint(model_copy)
+
+
+def test_weights_of_the_wrong_shape_are_refused(model_copy):
+    weights = load_file(model_copy / "model.safetensors")
+    name = max(weights, key=lambda n: weights[n].shape[0])
+    weights[name] = weights[name][:1].clone()
+    save_file(weights, model_copy / "model.safetensors")
+    write_manifest(model_copy)
+    with pytest.raises(CheckpointError, match=rf"{name} has shape"):
+        load_checkpoint(model_copy)
+
+
+def test_metadata_of_the_wrong_type_is_refused_on_load_and_on_save(model_copy, tmp_path, symbol_tokenizer):
+    metadata = json.loads((model_copy / "metadata.json").read_text())
+    metadata["validation"] = {"valid_bleu": "high"}
+    (model_copy / "metadata.json").write_text(json.dumps(metadata))
+    write_manifest(model_copy)
+    with pytest.raises(CheckpointError, match="metadata.json is not valid checkpoint metadata: validation.valid_bleu"):
+        load_checkpoint(model_copy)
+    with pytest.raises(CheckpointError, match="source_language"):
+        save_checkpoint(tmp_path / "m", tiny_model(symbol_tokenizer.vocab_size), symbol_tokenizer, symbol_tokenizer,
+                        {"source_language": "not a language code"})
+    assert not (tmp_path / "m").exists()
+
+
+def test_metadata_keeps_fields_it_does_not_know(tmp_path, symbol_tokenizer):
+    save_checkpoint(tmp_path / "m", tiny_model(symbol_tokenizer.vocab_size), symbol_tokenizer, symbol_tokenizer,
+                    {"source_language": "xx", "casing": {"kind": "table"}})
+    assert load_checkpoint(tmp_path / "m").metadata["casing"] == {"kind": "table"}
+
+
+def test_model_version_is_the_manifest_hash_and_follows_every_file(tmp_path, symbol_tokenizer):
+    model = tiny_model(symbol_tokenizer.vocab_size, seed=1)
+    save_checkpoint(tmp_path / "a", model, symbol_tokenizer, symbol_tokenizer, {"source_language": "xx"})
+    save_checkpoint(tmp_path / "b", model, symbol_tokenizer, symbol_tokenizer, {"source_language": "xx"})
+    save_checkpoint(tmp_path / "c", model, symbol_tokenizer, symbol_tokenizer, {"source_language": "zz"})
+    versions = [load_checkpoint(tmp_path / name).version for name in "abc"]
+    assert versions[0].startswith("sha256:") and len(versions[0]) == len("sha256:") + 12
+    assert versions[0] == versions[1]  # same files, same version
+    assert versions[2] != versions[0]  # only metadata.json differs
+    assert verify_checkpoint(tmp_path / "c") == versions[2]
+    assert write_manifest(tmp_path / "c") == versions[2]  # rewriting an unchanged directory keeps it
+
+
+def test_extra_files_are_saved_under_the_manifest(tmp_path, symbol_tokenizer):
+    def add_state(staging):
+        (staging / "training_state.pt").write_bytes(b"state")
+
+    save_checkpoint(tmp_path / "m", tiny_model(symbol_tokenizer.vocab_size), symbol_tokenizer, symbol_tokenizer,
+                    write_extra=add_state)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"config.json", "metadata.json", "model.safetensors", "source.spm",
+                                      "target.spm", "training_state.pt"}
+    (tmp_path / "m" / "training_state.pt").write_bytes(b"other")
+    with pytest.raises(CheckpointError, match="training_state.pt does not match its sha256"):
+        load_checkpoint(tmp_path / "m")
+
+
+def test_save_removes_staging_leftovers_of_an_interrupted_save(tmp_path, symbol_tokenizer):
+    model = tiny_model(symbol_tokenizer.vocab_size)
+    save_checkpoint(tmp_path / "m", model, symbol_tokenizer, symbol_tokenizer)
+    (tmp_path / ".m.staging-abc123").mkdir()  # as if a save was killed
+    (tmp_path / ".mm.staging-abc123").mkdir()  # another checkpoint's: kept
+    save_checkpoint(tmp_path / "m", model, symbol_tokenizer, symbol_tokenizer)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".mm.staging-abc123", "m"]

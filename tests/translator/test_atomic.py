@@ -1,0 +1,75 @@
+"""Atomic directory replacement: the name always holds a complete directory; leftovers are recognised."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from translator import atomic
+from translator.atomic import clean_leftovers, folder_lock, leftovers, replace_directory, staging_directory
+
+
+def make(directory, content):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "file").write_text(content)
+    return directory
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2-exchange", "two-rename-fallback"])
+def test_replace_puts_the_new_directory_in_place_and_removes_the_old(tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(atomic, "_exchange", lambda first, second: False)
+    destination = make(tmp_path / "de-en", "old")
+    staging = make(staging_directory(destination), "new")
+    replace_directory(staging, destination)
+    assert (destination / "file").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["de-en"]
+
+
+def test_replace_into_a_new_name(tmp_path):
+    destination = tmp_path / "de-en"
+    replace_directory(make(staging_directory(destination), "new"), destination)
+    assert (destination / "file").read_text() == "new"
+
+
+@pytest.mark.skipif(not atomic.sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_a_reader_holding_the_old_directory_keeps_reading_it(tmp_path):
+    destination = make(tmp_path / "de-en", "old")
+    handle = os.open(destination, os.O_RDONLY)
+    try:
+        replace_directory(make(staging_directory(destination), "new"), destination)
+        assert (destination / "file").read_text() == "new"
+        # the old directory is unlinked, not rewritten: nothing it held changed under the reader
+        assert os.listdir(handle) == []  # removed after the swap, never mixed with new files
+    finally:
+        os.close(handle)
+
+
+def test_leftovers_are_this_names_staging_and_retired_copies_only(tmp_path):
+    destination = make(tmp_path / "de-en", "live")
+    mine = [tmp_path / n for n in (".de-en.staging-ab_12", ".de-en.old-xyz", ".de-en.old", ".de-en.k2j4x9q1")]
+    others = [tmp_path / n for n in (".de-en.v2.staging-ab12", ".de-en-x.old-ab", ".fr-en.staging-ab", "de-en.bak")]
+    for path in mine + others:
+        path.mkdir()
+    assert leftovers(destination) == sorted(mine)
+    assert clean_leftovers(destination) == sorted(mine)
+    assert sorted(p for p in tmp_path.iterdir()) == sorted([destination, *others])
+
+
+def test_a_fallback_swap_cut_between_its_renames_is_undone(tmp_path):
+    destination = tmp_path / "de-en"
+    make(tmp_path / ".de-en.old-abc", "old")  # renamed away, then the process died
+    make(tmp_path / ".de-en.staging-def", "new")
+    clean_leftovers(destination)
+    assert (destination / "file").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["de-en"]
+
+
+def test_the_folder_lock_excludes_a_second_writer(tmp_path):
+    with folder_lock(tmp_path):
+        with pytest.raises(BlockingIOError):
+            with folder_lock(tmp_path, wait=False):
+                pass
+    with folder_lock(tmp_path, wait=False):
+        pass
