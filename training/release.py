@@ -2,7 +2,7 @@
 
 The scores in a shipped model's ``metadata.json`` are measured here, by decoding the test set with
 greedy search and with beam search, never typed in; the command that reproduces each is stored
-beside it.
+beside it. The shipped directory gets a fresh manifest and is swapped in atomically.
 """
 
 from __future__ import annotations
@@ -11,20 +11,59 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from training.evaluate import evaluate
-from translator.checkpoint import METADATA_FILE, CheckpointError, load_checkpoint, read_metadata
+from translator.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
+from translator.checkpoint import (
+    METADATA_FILE, CheckpointError, load_checkpoint, make_readable, read_metadata, write_manifest,
+)
+from translator.manifest import MANIFEST_FILE, read_verified
+from translator.metadata import validate_metadata
+
+NOT_SHIPPED = frozenset({"training_state.pt", MANIFEST_FILE})  # optimiser state stays with the run
 
 
 def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref: Path,
             beam_sizes: tuple[int, ...] = (1, 5), length_penalty: float = 1.0) -> dict:
-    """Copy ``checkpoint`` to ``destination`` and add test scores to its metadata; returns them."""
-    load_checkpoint(checkpoint)  # refuse to ship a checkpoint that does not load
+    """Ship ``checkpoint`` at ``destination`` with its measured test scores in the metadata; returns them.
+
+    The verified files of ``checkpoint`` (every file but the optimiser state, so data added later,
+    e.g. casing tables, ships too) are copied into a staging directory beside ``destination``; the
+    staged copy is what gets scored, its manifest is rewritten, it is loaded once more, and only
+    then swapped in atomically (translator.atomic). Staging leftovers of an earlier, killed release
+    are removed first; a release killed at any point leaves ``destination`` as it was.
+
+    Raises:
+        CheckpointError: the checkpoint does not verify or load, or another release holds the lock.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with folder_lock(destination.parent, wait=False):
+            clean_leftovers(destination)
+            staging = staging_directory(destination)
+            try:
+                return _stage_and_swap(checkpoint, staging, destination, test_name, src, ref, beam_sizes,
+                                       length_penalty)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    except BlockingIOError:
+        raise CheckpointError(f"another release is writing into {destination.parent}; try again when it has "
+                              "finished") from None
+
+
+def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_name: str, src: Path, ref: Path,
+                    beam_sizes: tuple[int, ...], length_penalty: float) -> dict:
+    load_checkpoint(checkpoint)  # refuse to ship a checkpoint that does not verify or load
+    files = read_verified(checkpoint)
+    for name, data in files.contents.items():
+        if name not in NOT_SHIPPED:
+            (staging / name).write_bytes(data)
+    write_manifest(staging)
     scores = {}
     for beam_size in beam_sizes:
-        report = evaluate(checkpoint, src, ref, beam_size=beam_size, length_penalty=length_penalty, device="cpu")
+        report = evaluate(staging, src, ref, beam_size=beam_size, length_penalty=length_penalty, device="cpu")
         name = "greedy" if beam_size == 1 else f"beam{beam_size}"
         scores[name] = {
             "bleu": report["bleu"], "chrf": report["chrf"], "bleu_signature": report["bleu_signature"],
@@ -32,15 +71,15 @@ def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref:
             "command": f"translator-evaluate {destination} --src {src} --ref {ref} --beam-size {beam_size} "
                        f"--length-penalty {length_penalty} --device cpu",
         }
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    shutil.rmtree(staging)
-    shutil.copytree(checkpoint, staging, ignore=shutil.ignore_patterns("training_state.pt"))
     metadata = read_metadata(staging)
     metadata.setdefault("test", {})[test_name] = scores
+    validate_metadata(metadata, staging / METADATA_FILE)
     (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
-    if destination.exists():
-        shutil.rmtree(destination)
-    staging.rename(destination)
+    write_manifest(staging)
+    make_readable(staging)
+    fsync_tree(staging)
+    load_checkpoint(staging)  # what goes live is exactly what was verified and scored
+    replace_directory(staging, destination)
     return scores
 
 
@@ -52,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "record greedy and beam-search test scores, with the commands that reproduce them, in its metadata.json.",
     )
     parser.add_argument("checkpoint", type=Path, help="checkpoint directory to ship")
-    parser.add_argument("destination", type=Path, help="where it ships, e.g. models/de-en (replaced)")
+    parser.add_argument("destination", type=Path, help="where it ships, e.g. models/de-en (replaced atomically)")
     parser.add_argument("--test-name", required=True, help="name of the test set, e.g. multi30k-test2016")
     parser.add_argument("--src", type=Path, required=True, help="test source file")
     parser.add_argument("--ref", type=Path, required=True, help="test reference file")

@@ -1,0 +1,94 @@
+"""translator-release: ships verified files with a new manifest, swaps atomically, cleans up after a killed run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from service.registry import model_directories
+from service.settings import ServiceSettings
+from tests.conftest import symbol_sentences
+from training import release as release_module
+from training.release import main as release_main
+from training.release import release
+from translator.checkpoint import CheckpointError, load_checkpoint, write_manifest
+
+
+@pytest.fixture
+def test_set(tmp_path):
+    sentences = symbol_sentences(6, seed=3)
+    src, ref = tmp_path / "test.src", tmp_path / "test.ref"
+    src.write_text("".join(s + "\n" for s in sentences))
+    ref.write_text("".join(" ".join(reversed(s.split())) + "\n" for s in sentences))
+    return src, ref
+
+
+@pytest.fixture
+def run_checkpoint(tmp_path, tiny_model_dir):
+    """A run's checkpoint: optimiser state and a data file added later (e.g. casing), under its manifest."""
+    directory = tmp_path / "run" / "best"
+    shutil.copytree(tiny_model_dir, directory)
+    (directory / "training_state.pt").write_bytes(b"optimiser state")
+    (directory / "casing.tsv").write_text("ein\tEin\n")
+    write_manifest(directory)
+    return directory
+
+
+def ship(checkpoint, destination, test_set):
+    return release(checkpoint, destination, "tiny", test_set[0], test_set[1], beam_sizes=(1,))
+
+
+def test_release_ships_every_verified_file_but_the_optimiser_state_under_a_new_manifest(
+        tmp_path, run_checkpoint, test_set):
+    destination = tmp_path / "models" / "xx-yy"
+    scores = ship(run_checkpoint, destination, test_set)
+    manifest = json.loads((destination / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"casing.tsv", "config.json", "metadata.json", "model.safetensors",
+                                      "source.spm", "target.spm"}
+    shipped = load_checkpoint(destination)
+    assert shipped.metadata["test"]["tiny"]["greedy"]["bleu"] == scores["greedy"]["bleu"]
+    assert shipped.version != load_checkpoint(run_checkpoint).version  # metadata.json gained the scores
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["xx-yy"]
+
+
+def test_release_over_a_shipped_model_swaps_it_and_removes_a_killed_releases_leftovers(
+        tmp_path, run_checkpoint, test_set):
+    destination = tmp_path / "models" / "xx-yy"
+    ship(run_checkpoint, destination, test_set)
+    leftover = destination.parent / ".xx-yy.staging-k2j4x9"
+    shutil.copytree(run_checkpoint, leftover)  # a release killed mid-copy
+    (leftover / "model.safetensors").write_bytes(b"half")
+    assert model_directories(ServiceSettings(_env_file=None, models_root=destination.parent)) == [destination]
+    ship(run_checkpoint, destination, test_set)
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["xx-yy"]
+    load_checkpoint(destination)
+
+
+def test_a_release_that_fails_midway_leaves_the_shipped_model_as_it_was(
+        tmp_path, run_checkpoint, test_set, monkeypatch):
+    destination = tmp_path / "models" / "xx-yy"
+    ship(run_checkpoint, destination, test_set)
+    before = {p.name: p.read_bytes() for p in destination.iterdir()}
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as if interrupted while scoring
+
+    monkeypatch.setattr(release_module, "evaluate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ship(run_checkpoint, destination, test_set)
+    assert {p.name: p.read_bytes() for p in destination.iterdir()} == before
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["xx-yy"]
+
+
+def test_release_refuses_a_tampered_checkpoint_naming_the_file(tmp_path, run_checkpoint, test_set, capsys):
+    (run_checkpoint / "target.spm").write_bytes((run_checkpoint / "target.spm").read_bytes() + b"\0")
+    destination = tmp_path / "models" / "xx-yy"
+    assert release_main([str(run_checkpoint), str(destination), "--test-name", "tiny", "--src", str(test_set[0]),
+                         "--ref", str(test_set[1]), "--beam-sizes", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "target.spm does not match its sha256" in error and error.count("\n") == 1
+    assert not destination.exists()
+    with pytest.raises(CheckpointError):
+        load_checkpoint(run_checkpoint)
