@@ -29,6 +29,9 @@ def test_the_page_script_and_stylesheet_are_served_with_their_types(client):
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     assert script.text == (STATIC_DIR / "app.js").read_text(encoding="utf-8")
     assert "fetch(" in script.text and "/translate" in script.text
+    attention = client.get("/static/attention.js")  # imported by app.js as an ES module
+    assert attention.status_code == 200 and "javascript" in attention.headers["content-type"]
+    assert 'from "./attention.js"' in script.text
 
 
 def test_a_missing_static_file_is_a_json_404(client):

@@ -250,3 +250,32 @@ def test_a_server_with_an_api_key_gets_the_key_from_the_page_before_any_api_call
         wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
         assert "dogs" in browser.find_element(By.ID, "output").text.lower()
         assert console_errors(browser) == []  # no 401 on the way: the page knew it needed the key
+
+
+def test_replay_steps_through_the_target_pieces_in_the_order_they_were_written(server, browser):
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    browser.find_element(By.ID, "source-text").send_keys(GERMAN, Keys.CONTROL, Keys.ENTER)
+    wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+    replay = browser.find_element(By.ID, "replay")
+    replay.click()
+    assert replay.get_attribute("aria-pressed") == "true"
+
+    def selected_rows(driver) -> list[int]:
+        return [int(token.get_attribute("data-row"))
+                for token in driver.find_elements(By.CSS_SELECTOR, "#flow .tokens.target .token.selected")]
+
+    seen = []
+    deadline = time.monotonic() + 20
+    while replay.get_attribute("aria-pressed") == "true" and time.monotonic() < deadline:
+        rows = selected_rows(browser)
+        if rows and (not seen or seen[-1] != rows[0]):
+            seen.append(rows[0])
+        future = [int(token.get_attribute("data-row"))
+                  for token in browser.find_elements(By.CSS_SELECTOR, "#flow .tokens.target .token.future")]
+        assert not rows or all(row > rows[0] for row in future)
+        time.sleep(0.05)
+    pieces = len(browser.find_elements(By.CSS_SELECTOR, "#flow .tokens.target .token"))
+    assert seen == list(range(pieces))  # every piece, in order, none skipped
+    assert replay.get_attribute("aria-pressed") == "false" and not selected_rows(browser)
+    assert console_errors(browser) == []
