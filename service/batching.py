@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 
+from translator.options import SearchOptions
 from translator.translate import Translation
 
 from service.errors import Overloaded
@@ -28,17 +29,6 @@ from service.metrics import ServiceMetrics
 from service.registry import LoadedModel
 
 logger = logging.getLogger("service")
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    """Search options of a request; requests merge into one model call only when these are equal."""
-
-    beam_size: int = 5
-    n_best: int = 1
-    length_penalty: float = 1.0
-    max_output_length: int = 256
-    return_attention: bool = False
 
 
 @dataclass

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from translator.translate import Translation
 
 from service.auth import require_api_key
-from service.batching import BatchingQueue, SearchOptions
+from service.batching import BatchingQueue
 from service.errors import InvalidRequest, Overloaded, TimedOut, error_response
 from service.limits import check_request_limits
 from service.metrics import ServiceMetrics
@@ -23,9 +23,6 @@ from service.schemas import (
     TranslateRequest, TranslateResponse, TranslationResult,
 )
 from service.settings import ServiceSettings, env_name
-
-DEFAULT_BEAM_SIZE = 5
-DEFAULT_MAX_OUTPUT_LENGTH = 256
 
 router = APIRouter()
 
@@ -71,12 +68,7 @@ async def translate(
     texts = body.all_texts()
     check_request_limits(body, texts, settings)
     model = state.registry.resolve(body.model, body.source_lang, body.target_lang)
-    options = SearchOptions(
-        beam_size=body.beam_size or max(body.n_best, min(DEFAULT_BEAM_SIZE, settings.max_beam_size)),
-        n_best=body.n_best, length_penalty=body.length_penalty,
-        max_output_length=body.max_output_length or min(DEFAULT_MAX_OUTPUT_LENGTH, settings.max_output_length),
-        return_attention=body.return_attention,
-    )
+    options = body.search_options(settings.max_beam_size, settings.max_output_length)
     try:
         results = await asyncio.wait_for(state.queue.submit(model, options, texts), settings.request_timeout_s)
     except TimeoutError:

@@ -6,6 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from translator.options import DEFAULT_SEARCH, SearchOptions
+
+MAX_OUTPUT_RATIO_LIMIT = 10.0
+
 TRANSLATE_EXAMPLES = {
     "one text": {
         "summary": "Translate one sentence",
@@ -37,11 +41,18 @@ class TranslateRequest(BaseModel):
     source_lang: str | None = Field(None, max_length=32, description="Source language code, e.g. de.")
     target_lang: str | None = Field(None, max_length=32, description="Target language code, e.g. en.")
     model: str | None = Field(None, max_length=200, description="A model name from GET /models (instead of languages).")
-    beam_size: int | None = Field(None, ge=1, description="Beam width; 1 is greedy search. Default 5, or the "
-                                  "server's max_beam_size when that is smaller.")
-    n_best: int = Field(1, ge=1, description="Candidates returned per text (at most beam_size).")
-    max_output_length: int | None = Field(None, ge=1, description="Most target pieces per translation.")
-    length_penalty: float = Field(1.0, ge=0.0, le=10.0, allow_inf_nan=False,
+    beam_size: int | None = Field(None, ge=1, description=f"Beam width; 1 is greedy search. Default "
+                                  f"{DEFAULT_SEARCH.beam_size}, or the server's max_beam_size when that is smaller.")
+    n_best: int = Field(DEFAULT_SEARCH.n_best, ge=1, description="Candidates returned per text (at most beam_size).")
+    max_output_length: int | None = Field(None, ge=1, description=f"Most target pieces per translation. Default "
+                                          f"{DEFAULT_SEARCH.max_output_length}, or the server's max_output_length "
+                                          "when that is smaller.")
+    max_output_ratio: float | None = Field(
+        None, gt=0.0, le=MAX_OUTPUT_RATIO_LIMIT, allow_inf_nan=False,
+        description=f"Most target pieces per translation as a multiple of the source's pieces (the smaller of this "
+        f"and max_output_length applies). Default {DEFAULT_SEARCH.max_output_ratio}; at most "
+        f"{MAX_OUTPUT_RATIO_LIMIT}.")
+    length_penalty: float = Field(DEFAULT_SEARCH.length_penalty, ge=0.0, le=10.0, allow_inf_nan=False,
                                   description="GNMT length penalty alpha; 0 ranks by raw log-probability.")
     return_scores: bool = Field(False, description="Include log-probability scores.")
     return_attention: bool = Field(False, description="Include source/target pieces and the attention matrix.")
@@ -55,6 +66,17 @@ class TranslateRequest(BaseModel):
         if (self.source_lang is None) != (self.target_lang is None):
             raise ValueError("give both source_lang and target_lang, or neither (and a model name)")
         return self
+
+    def search_options(self, max_beam_size: int, max_output_length: int) -> SearchOptions:
+        """The library's options for this request; what it leaves out is the library default, lowered to
+        the server's limits (``max_beam_size``, ``max_output_length``) where those are smaller."""
+        beam_size = self.beam_size or max(self.n_best, min(DEFAULT_SEARCH.beam_size, max_beam_size))
+        return SearchOptions(
+            beam_size=beam_size, n_best=self.n_best, length_penalty=self.length_penalty,
+            max_output_length=self.max_output_length or min(DEFAULT_SEARCH.max_output_length, max_output_length),
+            max_output_ratio=self.max_output_ratio or DEFAULT_SEARCH.max_output_ratio,
+            return_attention=self.return_attention,
+        )
 
     def all_texts(self) -> list[str]:
         """The texts to translate, in order (``text`` as a list of one)."""

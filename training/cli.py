@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from training.config import field_flags, load_config
+from translator.options import add_search_arguments, search_options_from_args
 
 
 def train_main(argv: list[str] | None = None) -> int:
@@ -50,9 +51,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_dir", type=Path, help="checkpoint directory")
     parser.add_argument("--src", type=Path, required=True, help="source sentences, one per line")
     parser.add_argument("--ref", type=Path, required=True, help="reference translations, line-aligned")
-    parser.add_argument("--beam-size", type=int, default=5, help="beam size (1 = greedy; default 5)")
-    parser.add_argument("--length-penalty", type=float, default=1.0, help="GNMT length penalty alpha (default 1.0)")
-    parser.add_argument("--max-output-ratio", type=float, default=2.0, help="output cap as a multiple of the source length")
+    add_search_arguments(parser, n_best=False)
     parser.add_argument("--output", type=Path, help="hypotheses file (default: <src name>.hyp beside --report)")
     parser.add_argument("--report", type=Path, help="JSON report path (default: print only)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
@@ -61,9 +60,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     from training.evaluate import evaluate
 
     try:
-        report = evaluate(args.model_dir, args.src, args.ref, beam_size=args.beam_size,
-                          length_penalty=args.length_penalty, max_output_ratio=args.max_output_ratio,
-                          output=args.output, report_path=args.report, device=args.device,
+        report = evaluate(args.model_dir, args.src, args.ref, search_options_from_args(args), output=args.output,
+                          report_path=args.report, device=args.device,
                           quantize=args.quantize)
     except ValueError as error:
         print(f"translator-evaluate: error: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import Any
 import sacrebleu
 
 from training.data import read_parallel
+from translator.options import DEFAULT_SEARCH, SearchOptions
 from translator.translate import Translator
 
 
@@ -28,23 +29,25 @@ def score(hypotheses: list[str], references: list[str]) -> dict[str, Any]:
     }
 
 
-def evaluate(model_dir: Path, src: Path, ref: Path, beam_size: int = 5, length_penalty: float = 1.0,
-             max_output_ratio: float = 2.0, output: Path | None = None, report_path: Path | None = None,
-             device: str = "auto", quantize: bool = False) -> dict[str, Any]:
+def evaluate(model_dir: Path, src: Path, ref: Path, options: SearchOptions = DEFAULT_SEARCH,
+             output: Path | None = None, report_path: Path | None = None, device: str = "auto",
+             quantize: bool = False) -> dict[str, Any]:
     """Translate ``src`` with the model in ``model_dir``, score against ``ref``, write the files."""
     sources, references = read_parallel(src, ref)
     translator = Translator.from_pretrained(model_dir, device=device, quantize=quantize)
     start = time.perf_counter()
-    hypotheses = translator.translate(sources, beam_size=beam_size, length_penalty=length_penalty,
-                                      max_output_ratio=max_output_ratio)
+    hypotheses = translator.translate(sources, options)
     seconds = time.perf_counter() - start
     report = {
         "model_dir": str(model_dir),
+        "model_version": translator.version,
         "src": str(src),
         "ref": str(ref),
         "sentences": len(sources),
-        "beam_size": beam_size,
-        "length_penalty": length_penalty,
+        "beam_size": options.beam_size,
+        "length_penalty": options.length_penalty,
+        "max_output_length": options.max_output_length,
+        "max_output_ratio": options.max_output_ratio,
         "quantized": quantize,
         **score(hypotheses, references),
         "seconds": round(seconds, 2),

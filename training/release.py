@@ -20,6 +20,7 @@ from translator.checkpoint import (
 )
 from translator.manifest import MANIFEST_FILE, read_verified
 from translator.metadata import validate_metadata
+from translator.options import DEFAULT_SEARCH
 
 NOT_SHIPPED = frozenset({"training_state.pt", MANIFEST_FILE})  # optimiser state stays with the run
 
@@ -63,13 +64,14 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_nam
     write_manifest(staging)
     scores = {}
     for beam_size in beam_sizes:
-        report = evaluate(staging, src, ref, beam_size=beam_size, length_penalty=length_penalty, device="cpu")
+        options = DEFAULT_SEARCH.updated(beam_size=beam_size, length_penalty=length_penalty)
+        report = evaluate(staging, src, ref, options, device="cpu")
         name = "greedy" if beam_size == 1 else f"beam{beam_size}"
         scores[name] = {
             "bleu": report["bleu"], "chrf": report["chrf"], "bleu_signature": report["bleu_signature"],
             "chrf_signature": report["chrf_signature"], "seconds_on_cpu": report["seconds"],
             "command": f"translator-evaluate {destination} --src {src} --ref {ref} --beam-size {beam_size} "
-                       f"--length-penalty {length_penalty} --device cpu",
+                       f"--length-penalty {length_penalty} --device cpu",  # the other options: their defaults
         }
     metadata = read_metadata(staging)
     metadata.setdefault("test", {})[test_name] = scores

@@ -1,8 +1,21 @@
 """A neural machine translation library: RNN encoder, additive attention decoder, batched search."""
 
+from typing import Any
+
 __version__ = "0.1.0"
 
-from translator.config import ModelConfig  # noqa: E402
-from translator.translate import Translation, Translator  # noqa: E402
-
 __all__ = ["ModelConfig", "Translation", "Translator", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``translator.Translator`` etc., imported on first use: ``import translator.options`` (for a
+    command's --help) does not load torch."""
+    if name == "ModelConfig":
+        from translator.config import ModelConfig
+
+        return ModelConfig
+    if name in ("Translation", "Translator"):
+        from translator import translate
+
+        return getattr(translate, name)
+    raise AttributeError(f"module 'translator' has no attribute {name!r}")

@@ -17,31 +17,8 @@ import torch
 from translator.decoder import select_state
 from translator.inference import InferenceModel
 from translator.model import Seq2Seq
+from translator.options import SearchOptions
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    """How to search. ``max_output_length`` caps every output; ``max_output_ratio`` (if set)
-    also caps it at ``ceil(ratio * source length)`` pieces."""
-
-    beam_size: int = 5
-    n_best: int = 1
-    length_penalty: float = 1.0
-    max_output_length: int = 256
-    max_output_ratio: float | None = 2.0
-
-    def __post_init__(self) -> None:
-        if self.beam_size < 1:
-            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
-        if not 1 <= self.n_best <= self.beam_size:
-            raise ValueError(f"n_best must be between 1 and beam_size ({self.beam_size}), got {self.n_best}")
-        if self.length_penalty < 0:
-            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
-        if self.max_output_length < 1:
-            raise ValueError(f"max_output_length must be >= 1, got {self.max_output_length}")
-        if self.max_output_ratio is not None and self.max_output_ratio <= 0:
-            raise ValueError(f"max_output_ratio must be > 0, got {self.max_output_ratio}")
 
 
 StepHook = Callable[[torch.Tensor], "torch.Tensor | None"]

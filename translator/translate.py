@@ -13,7 +13,8 @@ from torch import nn
 from translator.checkpoint import load_checkpoint, resolve_device
 from translator.inference import InferenceModel
 from translator.model import Seq2Seq
-from translator.search import SearchOptions, StepHook, search
+from translator.options import DEFAULT_SEARCH, SearchOptions
+from translator.search import StepHook, search
 from translator.segment import SplitText, split_sentences
 from translator.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
@@ -123,12 +124,12 @@ class Translator:
             version=checkpoint.version,
         )
 
-    def translate(self, texts: Sequence[str], **options: Any) -> list[str]:
+    def translate(self, texts: Sequence[str], options: SearchOptions | None = None, **keywords: Any) -> list[str]:
         """Translate ``texts``; returns one string per input, in input order.
 
-        Takes the keyword options of :meth:`translate_detailed`.
+        Takes the options and keywords of :meth:`translate_detailed`.
         """
-        return [result.text for result in self.translate_detailed(texts, **options)]
+        return [result.text for result in self.translate_detailed(texts, options, **keywords)]
 
     def translate_paragraphs(
         self, texts: Sequence[str], language: str | None = None, **options: Any
@@ -152,22 +153,21 @@ class Translator:
     def translate_detailed(
         self,
         texts: Sequence[str],
-        beam_size: int = 5,
-        n_best: int = 1,
-        length_penalty: float = 1.0,
-        max_output_length: int = 256,
-        max_output_ratio: float | None = 2.0,
-        return_attention: bool = False,
+        options: SearchOptions | None = None,
+        *,
         max_batch_sentences: int = 64,
         max_batch_tokens: int = 4096,
         progress: Callable[[int], None] | None = None,
         step_hook: StepHook | None = None,
+        **search_options: Any,
     ) -> list[Translation]:
         """Translate ``texts`` with scores, the n-best list and (optionally) attention.
 
         Inputs are sorted by length and cut into batches of at most ``max_batch_sentences``
         sentences and ``max_batch_tokens`` source pieces (padding included), so similar lengths
-        share a batch; results come back in input order. Empty or whitespace-only texts get an
+        share a batch; results come back in input order. ``options`` (default
+        :data:`~translator.options.DEFAULT_SEARCH`) say how to search; keywords named like its fields
+        (``beam_size=1``) override them. Empty or whitespace-only texts get an
         empty translation with score 0. ``progress`` is called with the number of sentences
         finished after each batch. ``step_hook`` (see :data:`~translator.search.StepHook`) is called
         between decoding steps with the indices into ``texts`` of the sentences being searched; the
@@ -175,18 +175,19 @@ class Translator:
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
-        options = SearchOptions(beam_size, n_best, length_penalty, max_output_length, max_output_ratio)
+        options = (options or DEFAULT_SEARCH).updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
         source_ids = self.source_tokenizer.encode([text.strip() for text in texts])
         results: list[Translation | None] = [None] * len(texts)
         for index, text in enumerate(texts):
             if not text.strip():
-                results[index] = Translation("", 0.0, [Candidate("", 0.0)] if n_best else [])
+                results[index] = Translation("", 0.0, [Candidate("", 0.0)] if options.n_best else [])
         pending = [i for i in range(len(texts)) if results[i] is None]
         for batch in _length_sorted_batches(pending, source_ids, max_batch_sentences, max_batch_tokens):
             batch_hook = None if step_hook is None else partial(_on_text_indices, step_hook, torch.tensor(batch))
-            translations = self._translate_batch([source_ids[i] for i in batch], options, return_attention, batch_hook)
+            translations = self._translate_batch([source_ids[i] for i in batch], options, options.return_attention,
+                                                 batch_hook)
             for index, translation in zip(batch, translations):
                 results[index] = translation
             if progress is not None:

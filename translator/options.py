@@ -1,0 +1,101 @@
+"""``SearchOptions``: how to decode, with the defaults of the library, the CLIs and the service in one place.
+
+The library takes one (``Translator.translate_detailed(texts, options)``, or its fields as keywords),
+the CLIs take their flag defaults from :data:`DEFAULT_SEARCH`, and the service's request schema
+builds one (``TranslateRequest.search_options``); nothing else states a default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search. ``max_output_length`` caps every output; ``max_output_ratio`` (if set) also caps it
+    at ``ceil(ratio * source length)`` pieces. ``return_attention`` keeps the best hypothesis' attention.
+
+    Frozen and hashable: the service merges requests into one model call only when these are equal.
+
+    Raises:
+        ValueError: a value out of range, naming the field.
+    """
+
+    beam_size: int = 5
+    n_best: int = 1
+    length_penalty: float = 1.0
+    max_output_length: int = 256
+    max_output_ratio: float | None = 2.0
+    return_attention: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("beam_size", "n_best", "max_output_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        for name in ("length_penalty", "max_output_ratio"):
+            value = getattr(self, name)
+            if value is None and name == "max_output_ratio":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if self.beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+        if not 1 <= self.n_best <= self.beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size ({self.beam_size}), got {self.n_best}")
+        if self.length_penalty < 0:
+            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
+        if self.max_output_length < 1:
+            raise ValueError(f"max_output_length must be >= 1, got {self.max_output_length}")
+        if self.max_output_ratio is not None and self.max_output_ratio <= 0:
+            raise ValueError(f"max_output_ratio must be > 0, got {self.max_output_ratio}")
+
+    def updated(self, **changes: Any) -> "SearchOptions":
+        """A copy with ``changes`` applied (validated again).
+
+        Raises:
+            TypeError: a name that is not a search option.
+        """
+        unknown = sorted(set(changes) - FIELD_NAMES)
+        if unknown:
+            raise TypeError(f"unknown search option(s) {unknown}; the options are {sorted(FIELD_NAMES)}")
+        return replace(self, **changes)
+
+
+FIELD_NAMES = frozenset(f.name for f in fields(SearchOptions))
+DEFAULT_SEARCH = SearchOptions()
+"""The defaults, for flag defaults and help texts (``DEFAULT_SEARCH.beam_size``)."""
+
+
+def add_search_arguments(parser: argparse.ArgumentParser, n_best: bool = True) -> None:
+    """Add ``--beam-size``, ``--length-penalty``, ``--max-output-length``, ``--max-output-ratio`` (and
+    ``--n-best``) to a command's parser, with the defaults of :data:`DEFAULT_SEARCH`."""
+    defaults = DEFAULT_SEARCH
+    parser.add_argument("--beam-size", type=int, default=defaults.beam_size,
+                        help=f"beam size; 1 means greedy (default {defaults.beam_size})")
+    if n_best:
+        parser.add_argument("--n-best", type=int, default=defaults.n_best,
+                            help="write this many candidates per sentence, tab-separated with scores "
+                            f"(default {defaults.n_best})")
+    parser.add_argument("--length-penalty", type=float, default=defaults.length_penalty,
+                        help=f"GNMT length penalty alpha; 0 ranks by raw log-probability (default "
+                        f"{defaults.length_penalty})")
+    parser.add_argument("--max-output-length", type=int, default=defaults.max_output_length,
+                        help=f"absolute output cap in pieces (default {defaults.max_output_length})")
+    parser.add_argument("--max-output-ratio", type=float, default=defaults.max_output_ratio,
+                        help="output cap as a multiple of the source length in pieces (default "
+                        f"{defaults.max_output_ratio})")
+
+
+def search_options_from_args(args: argparse.Namespace) -> SearchOptions:
+    """The options a command's flags (from :func:`add_search_arguments`) ask for.
+
+    Raises:
+        ValueError: a value out of range, naming the option.
+    """
+    return SearchOptions(beam_size=args.beam_size, n_best=getattr(args, "n_best", DEFAULT_SEARCH.n_best),
+                         length_penalty=args.length_penalty, max_output_length=args.max_output_length,
+                         max_output_ratio=args.max_output_ratio)
