@@ -9,31 +9,8 @@ from pathlib import Path
 
 import torch
 
+from translator.lines import read_lines  # one sentence per line, split at \n only (shared with the CLIs)
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID, Tokenizer
-
-
-def read_lines(path: Path) -> list[str]:
-    """All lines of a UTF-8 text file, without line endings.
-
-    Raises:
-        ValueError: naming the file (and line) that is missing or not UTF-8.
-    """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise ValueError(f"{path} is a directory, expected a text file") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise ValueError(f"{path}, line {line}: not valid UTF-8 ({error.reason})") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
 
 
 def read_parallel(src_path: Path, tgt_path: Path) -> tuple[list[str], list[str]]:

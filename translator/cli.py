@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from translator.lines import decode_lines
+from translator.options import add_search_arguments, search_options_from_args
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every flag is documented in ``--help``."""
@@ -16,14 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("model_dir", type=Path, help="checkpoint directory, e.g. models/de-en")
     parser.add_argument("-i", "--input", type=Path, help="file of source sentences (default: stdin)")
-    parser.add_argument("--beam-size", type=int, default=5, help="beam size; 1 means greedy (default 5)")
-    parser.add_argument("--n-best", type=int, default=1,
-                        help="write this many candidates per sentence, tab-separated with scores (default 1)")
-    parser.add_argument("--length-penalty", type=float, default=1.0,
-                        help="GNMT length penalty alpha; 0 ranks by raw log-probability (default 1.0)")
-    parser.add_argument("--max-output-length", type=int, default=256, help="absolute output cap in pieces (default 256)")
-    parser.add_argument("--max-output-ratio", type=float, default=2.0,
-                        help="output cap as a multiple of the source length in pieces (default 2.0)")
+    add_search_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default 64)")
     parser.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
     parser.add_argument("--running-text", action="store_true",
@@ -62,44 +58,46 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
+        options = search_options_from_args(args)
         if args.input is not None:
             try:
-                text = args.input.read_text(encoding="utf-8")
+                raw = args.input.read_bytes()
             except FileNotFoundError:
                 return fail(f"{args.input} does not exist")
-            except UnicodeDecodeError as error:
-                line = args.input.read_bytes()[: error.start].count(b"\n") + 1
-                return fail(f"{args.input}, line {line}: not valid UTF-8")
+            except IsADirectoryError:
+                return fail(f"{args.input} is a directory, expected a text file")
         else:
-            text = sys.stdin.read()
-        lines = text.splitlines()
+            raw = sys.stdin.buffer.read()  # bytes: text-mode stdin would turn a lone \r into a line break
+        lines = decode_lines(raw, str(args.input) if args.input is not None else "stdin")
+        text = "\n".join(lines) + ("\n" if raw.endswith(b"\n") else "")
         translator = Translator.from_pretrained(args.model_dir, device=args.device, dtype=args.dtype,
                                                 quantize=args.quantize)
         with tqdm(total=None if args.running_text else len(lines), unit="sent", file=sys.stderr,
                   disable=args.no_progress or args.input is None) as bar:
-            options = dict(
-                beam_size=args.beam_size, n_best=args.n_best, length_penalty=args.length_penalty,
-                max_output_length=args.max_output_length, max_output_ratio=args.max_output_ratio,
-                max_batch_sentences=args.batch_size, progress=bar.update,
-            )
+            batching = dict(max_batch_sentences=args.batch_size, progress=bar.update)
             if args.running_text:
-                results = translator.translate_paragraphs([text], **options)
+                results = translator.translate_paragraphs([text], options=options, **batching)
             else:
-                results = translator.translate_detailed(lines, **options)
+                results = translator.translate_detailed(lines, options, **batching)
     except (CheckpointError, ValueError) as error:
         return fail(str(error))
     out = sys.stdout
     if args.running_text:
         out.write(results[0].text)
         return 0
-    for result in results:
+    for result in results:  # exactly one output line per input line
         if args.n_best > 1:
-            out.write("\t".join(f"{c.score:.4f}\t{c.text}" for c in result.n_best) + "\n")
+            out.write("\t".join(f"{c.score:.4f}\t{_one_line(c.text)}" for c in result.n_best) + "\n")
         elif args.scores:
-            out.write(f"{result.score:.4f}\t{result.text}\n")
+            out.write(f"{result.score:.4f}\t{_one_line(result.text)}\n")
         else:
-            out.write(result.text + "\n")
+            out.write(_one_line(result.text) + "\n")
     return 0
+
+
+def _one_line(text: str) -> str:
+    """A translation as one output line (a line break inside it would misalign the output)."""
+    return text.replace("\r\n", " ").replace("\n", " ")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
 
@@ -84,7 +86,7 @@ def test_cli_translates_a_file_line_by_line(tiny_model_dir, translator, tmp_path
 
 
 def test_cli_reads_stdin_and_writes_n_best_with_scores(tiny_model_dir, monkeypatch, capsys):
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a b\nc d\n"))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a b\nc d\n")))
     assert translate_main([str(tiny_model_dir), "--beam-size", "3", "--n-best", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and all(len(line.split("\t")) == 4 for line in lines)
