@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 
+import httpx
 import pytest
 from safetensors.torch import load_file, save_file
 
@@ -98,3 +101,31 @@ def test_a_broken_model_is_refused_in_one_line_by_the_real_command(tmp_path, tin
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert re.search(rf"^translator-serve: error: {re.escape(str(directory))}/{message}", lines[0]), lines[0]
+
+
+def test_the_real_server_starts_beside_a_killed_releases_staging_leftover(tmp_path, tiny_model_dir):
+    root = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, root / "xx-yy")
+    leftover = root / ".xx-yy.staging-k2j4x9"  # a release killed while copying: half-written weights
+    shutil.copytree(tiny_model_dir, leftover)
+    (leftover / "model.safetensors").write_bytes(b"half")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "--models-root", str(root), "--port", str(port),
+                               "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert server.poll() is None, server.communicate()[0]
+        models = httpx.get(f"http://127.0.0.1:{port}/models", timeout=5).json()["models"]
+        assert [m["name"] for m in models] == ["xx-yy"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
