@@ -6,6 +6,12 @@ import { AttentionView } from "./attention.js";
 
 const KEY_STORAGE = "rnn-translator.api-key";
 const DETECT = "auto"; // source_lang that asks the server to detect the language
+// Running text in the style of the shipped models' training data (Multi30k image captions).
+const EXAMPLES = {
+  de: "Ein Mann fährt Fahrrad. Eine Frau liest ein Buch im Park.\nZwei Kinder spielen Fußball im Schnee.",
+  en: "A man is riding a bike. A woman is reading a book in the park.\nTwo children are playing soccer in the snow.",
+  fr: "Un homme fait du vélo. Une femme lit un livre dans le parc.\nDeux enfants jouent au football dans la neige.",
+};
 
 const $ = (id) => document.getElementById(id);
 const elements = {
@@ -13,8 +19,7 @@ const elements = {
   text: $("source-text"), output: $("output"), nBest: $("n-best"), keyField: $("api-key-field"),
   key: $("api-key"), button: $("translate-button"), timing: $("timing"), message: $("message"),
   details: $("details"), alternatives: $("alternatives"), alternativesCaption: $("alternatives-caption"),
-  sentenceField: $("sentence-field"), sentence: $("sentence"), flow: $("flow"), heatmap: $("heatmap"),
-  attentionNote: $("attention-note"),
+  example: $("example"), sentenceField: $("sentence-field"), sentence: $("sentence"), attentionNote: $("attention-note"),
 };
 const attentionView = new AttentionView({
   flow: $("flow"), heatmap: $("heatmap"), readout: $("readout"), replayButton: $("replay"),
@@ -327,6 +332,11 @@ function start() {
   elements.source.addEventListener("change", fillTargets);
   elements.target.addEventListener("change", fillTargets);
   elements.swap.addEventListener("click", swapLanguages);
+  elements.example.addEventListener("click", () => {
+    const source = elements.source.value;
+    elements.text.value = EXAMPLES[source] ?? EXAMPLES.de;
+    elements.text.focus();
+  });
   elements.key.addEventListener("change", () => {
     sessionStorage.setItem(KEY_STORAGE, elements.key.value.trim());
     if (elements.key.value.trim()) loadLanguages();
