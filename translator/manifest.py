@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT_VERSION = 1
+READ_ATTEMPTS = 3
 
 
 class CheckpointError(ValueError):
@@ -101,10 +102,26 @@ def read_verified(directory: str | Path, keep: Collection[str] | None = None) ->
     Only the bytes of the files named in ``keep`` (default: all) are returned; the others are
     checked but not kept (large files the caller does not need, e.g. optimiser state).
 
+    A directory swapped out (by a release) while it is being read is read again from its new
+    version, up to :data:`READ_ATTEMPTS` times: the old one is deleted after the swap, so its
+    files may vanish under the reader, which is no fault of the checkpoint.
+
     Raises:
         CheckpointError: one line naming the directory or file at fault and what to do.
     """
     directory = Path(directory)
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return _read_verified_once(directory, keep)
+        except _Swapped:
+            continue
+    try:
+        return _read_verified_once(directory, keep)
+    except _Swapped as swapped:
+        raise swapped.error from None
+
+
+def _read_verified_once(directory: Path, keep: Collection[str] | None) -> VerifiedFiles:
     with _directory_handle(directory) as opener:
         try:
             raw = _read(opener, directory, MANIFEST_FILE)
@@ -182,8 +199,29 @@ def _directory_handle(directory: Path) -> Iterator[int | None]:
         raise CheckpointError(f"cannot open model directory {directory}: {error.strerror}") from None
     try:
         yield handle
+    except CheckpointError as error:
+        if not _still_at(handle, directory):
+            raise _Swapped(error) from None
+        raise
     finally:
         os.close(handle)
+
+
+class _Swapped(Exception):
+    """The directory was replaced while being read (``error`` is what reading the old one ran into)."""
+
+    def __init__(self, error: CheckpointError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _still_at(handle: int, directory: Path) -> bool:
+    """Whether the directory open as ``handle`` is still the one at ``directory``."""
+    try:
+        now, then = os.stat(directory), os.fstat(handle)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino)
 
 
 def _read(handle: int | None, directory: Path, name: str) -> bytes:

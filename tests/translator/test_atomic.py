@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
 from translator import atomic
 from translator.atomic import clean_leftovers, folder_lock, leftovers, replace_directory, staging_directory
+from translator.manifest import read_verified, write_manifest
 
 
 def make(directory, content):
@@ -73,3 +76,38 @@ def test_the_folder_lock_excludes_a_second_writer(tmp_path):
                 pass
     with folder_lock(tmp_path, wait=False):
         pass
+
+
+@pytest.mark.skipif(not atomic.sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_readers_see_a_complete_old_or_new_directory_during_repeated_swaps(tmp_path):
+    destination = tmp_path / "de-en"
+
+    def version(content):
+        directory = make(staging_directory(destination), content)
+        (directory / "weights").write_bytes(content.encode() * 10_000)
+        return directory, write_manifest(directory)
+
+    first, first_version = version("first")
+    replace_directory(first, destination)
+    versions, reads, failures, done = {first_version}, [], [], threading.Event()
+
+    def read_forever():
+        while not done.is_set():
+            try:
+                reads.append(read_verified(destination).version)
+            except Exception as error:  # noqa: BLE001 - any failure is the finding
+                failures.append(repr(error))
+
+    reader = threading.Thread(target=read_forever)
+    reader.start()
+    try:
+        for index in range(60):
+            directory, new_version = version(f"v{index}")
+            versions.add(new_version)
+            replace_directory(directory, destination)
+            time.sleep(0.005)  # releases are rare; a reader swapped out more than twice in a row is refused
+    finally:
+        done.set()
+        reader.join()
+    assert failures == []
+    assert len(set(reads)) > 10 and set(reads) <= versions  # the reader saw many versions, each complete
