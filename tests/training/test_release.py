@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -92,3 +96,33 @@ def test_release_refuses_a_tampered_checkpoint_naming_the_file(tmp_path, run_che
     assert not destination.exists()
     with pytest.raises(CheckpointError):
         load_checkpoint(run_checkpoint)
+
+
+def test_a_killed_release_process_leaves_the_shipped_model_and_the_next_release_cleans_up(
+        tmp_path, run_checkpoint, test_set):
+    destination = tmp_path / "models" / "xx-yy"
+    ship(run_checkpoint, destination, test_set)
+    before = {p.name: p.read_bytes() for p in destination.iterdir()}
+    long_src, long_ref = tmp_path / "long.src", tmp_path / "long.ref"  # scoring takes a while: time to kill
+    long_src.write_text(test_set[0].read_text() * 200)
+    long_ref.write_text(test_set[1].read_text() * 200)
+    process = subprocess.Popen([sys.executable, "-m", "training.release", str(run_checkpoint), str(destination),
+                                "--test-name", "tiny", "--src", str(long_src), "--ref", str(long_ref),
+                                "--beam-sizes", "1", "2", "3", "4", "5"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if any((p / "manifest.json").exists() for p in destination.parent.glob(".xx-yy.staging-*")):
+                break  # staged and being scored
+            time.sleep(0.05)
+        assert process.poll() is None, "the release finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert [p.name for p in destination.parent.glob(".xx-yy.staging-*")]  # killed mid-release
+    assert {p.name: p.read_bytes() for p in destination.iterdir()} == before
+    assert model_directories(ServiceSettings(_env_file=None, models_root=destination.parent)) == [destination]
+    ship(run_checkpoint, destination, test_set)
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["xx-yy"]
