@@ -38,6 +38,7 @@ from hardware import PeakMemory, code_version, describe_machine, machine_line, m
 from naive_search import naive_translate  # noqa: E402
 
 import pausing  # noqa: E402
+from translator.lines import read_lines  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
@@ -138,8 +139,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     """Run every configuration ``args.rounds`` times, interleaved; the JSON-ready results."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    sources = args.source.read_text(encoding="utf-8").splitlines()
-    references = args.reference.read_text(encoding="utf-8").splitlines()
+    sources, references = read_lines(args.source), read_lines(args.reference)  # \n only: stay aligned
     if args.limit:
         sources, references = sources[: args.limit], references[: args.limit]
     everything = list(range(len(sources)))

@@ -32,6 +32,7 @@ import pausing  # noqa: E402
 from decode_speed import DATA, evenly_spaced  # noqa: E402
 from hardware import code_version, describe_machine, machine_line  # noqa: E402
 
+from translator.lines import read_lines  # noqa: E402
 from translator.tokenizer import BOS_ID, EOS_ID  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    sources = args.source.read_text(encoding="utf-8").splitlines()
+    sources = read_lines(args.source)
     texts = [sources[i] for i in evenly_spaced(args.sentences, len(sources))]
     translator = Translator.from_pretrained(args.model, device="cpu", dtype=args.dtype, quantize=args.quantize)
     if args.plain_step:
