@@ -36,7 +36,8 @@ import pausing  # noqa: E402
 from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
 
 from training.config import load_config  # noqa: E402
-from training.data import clean_pairs, filter_by_length, make_batch, read_parallel  # noqa: E402
+from training.batching import make_batch  # noqa: E402
+from training.data import clean_pairs, filter_by_length, read_parallel  # noqa: E402
 from training.trainer import LossModule, make_optimizer  # noqa: E402
 from translator.model import Seq2Seq  # noqa: E402
 from translator.tokenizer import Tokenizer  # noqa: E402

@@ -31,8 +31,8 @@ import yaml
 from torch import nn
 from tqdm import tqdm
 
+from training.batching import Batch
 from training.config import OptimConfig, TrainConfig
-from training.data import Batch
 from training.prepare import PreparedData, prepare_data
 from training.run_state import STATE_FILE, TrainingState, load_last, metadata, save_last, save_snapshot
 from training.validation import apply_validation, validate

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import sacrebleu
 import torch
 
+from training.batching import Batch
 from training.config import OptimConfig
-from training.data import Batch
 from training.run_state import TrainingState
 from translator.model import Seq2Seq
 from translator.tokenizer import PAD_ID, Tokenizer

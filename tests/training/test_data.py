@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.data import clean_pairs, filter_by_length, make_batch, read_parallel, token_batches
+from training.batching import make_batch, token_batches
+from training.data import clean_pairs, filter_by_length, read_parallel
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 
