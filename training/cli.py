@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from training.config import field_flags, load_config
-from translator.options import add_search_arguments, search_options_from_args
-
 
 def train_main(argv: list[str] | None = None) -> int:
     """Entry point of ``translator-train``."""
+    # Imported here, not at the top: data preparation spawns worker processes that re-import
+    # this module, and they must not pay for torch (which the config's model section imports).
+    from training.config import field_flags, load_config
+
     parser = argparse.ArgumentParser(
         prog="translator-train",
         description="Train a translation model on line-aligned parallel text. Every config field "
@@ -43,6 +44,8 @@ def train_main(argv: list[str] | None = None) -> int:
 
 def evaluate_main(argv: list[str] | None = None) -> int:
     """Entry point of ``translator-evaluate``."""
+    from translator.options import add_search_arguments, search_options_from_args  # see train_main
+
     parser = argparse.ArgumentParser(
         prog="translator-evaluate",
         description="Translate a test set and score it with sacreBLEU (BLEU with signature, chrF) "

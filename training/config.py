@@ -29,6 +29,10 @@ class DataConfig(_Section):
     max_length_ratio: float = Field(3.0, gt=0, description="drop pairs whose piece-length ratio exceeds this")
     name: str = Field("", description="name of the data set, recorded in the model's metadata")
     terms: str = Field("", description="licence / terms of use of the data, recorded in metadata")
+    cache_dir: Path | None = Field(
+        None, description="where the prepared (tokenized, binarized) training data is kept (default: "
+        "<output_dir>/cache); runs on the same files and tokenizers can share one")
+    prepare_workers: int = Field(0, ge=0, description="processes that tokenize the corpus (0: one per CPU core)")
 
 
 class TokenizerConfig(_Section):
@@ -38,6 +42,9 @@ class TokenizerConfig(_Section):
     model_type: Literal["unigram", "bpe"] = Field("unigram", description="sentencepiece algorithm")
     joint: bool = Field(False, description="one vocabulary trained on both sides")
     character_coverage: float = Field(1.0, gt=0, le=1, description="sentencepiece character coverage")
+    sample_size: int = Field(
+        500_000, ge=1, description="train sentencepiece on at most this many pairs, drawn at random "
+        "(seeded by train.seed) from the cleaned corpus; bounds its memory and time")
 
 
 class OptimConfig(_Section):

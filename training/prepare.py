@@ -1,53 +1,122 @@
-"""Turning the configured files into what the loop trains on: tokenizers, training pairs and
-the validation set, with every input error reported before any training time is spent."""
+"""Turning the configured files into what the loop trains on: tokenizers, the memory-mapped
+training pairs and the validation set, with every input error reported before any training
+time is spent.
+
+Rank 0 does the work: it reads the validation files, trains sentencepiece on a bounded random
+sample of the corpus (or reloads the run's models on resume), and finds or builds the
+binarized cache (:mod:`training.cache`). The other ranks of a torchrun job wait for it, then
+load the same sentencepiece models and map the same cache files.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.config import TrainConfig
-from training.data import (
-    Batch,
-    CleaningReport,
-    clean_pairs,
-    filter_by_length,
-    make_batch,
-    read_parallel,
-    token_batches,
+import torch.distributed as dist
+from tqdm import tqdm
+
+from training.batching import TokenPairs, make_batch, token_batches
+from training.cache import (
+    CacheSettings,
+    build_cache,
+    cache_directory,
+    cache_key,
+    read_meta,
+    remove_stale,
+    report_from_meta,
 )
+from training.config import TrainConfig
+from training.corpus import check_aligned, sample_pairs
+from training.data import CleaningReport, read_parallel
 from training.validation import ValidationData
 from translator.tokenizer import Tokenizer, train_tokenizer
 
-
-class InMemoryPairs:
-    """Tokenized training pairs held as lists."""
-
-    def __init__(self, src_ids: list[list[int]], tgt_ids: list[list[int]]) -> None:
-        self.src_ids, self.tgt_ids = src_ids, tgt_ids
-
-    def __len__(self) -> int:
-        return len(self.src_ids)
-
-    def epoch_batches(self, batch_tokens: int, seed: int, rank: int, world_size: int) -> list[list[int]]:
-        """This rank's share of one epoch's batches (every rank gets the same number)."""
-        batches = token_batches(self.src_ids, self.tgt_ids, batch_tokens, seed)
-        per_rank = len(batches) // world_size
-        return batches[rank::world_size][:per_rank]
-
-    def make_batch(self, indices: list[int]) -> Batch:
-        """The padded batch of the pairs at ``indices``."""
-        return make_batch([self.src_ids[i] for i in indices], [self.tgt_ids[i] for i in indices])
+TOKENIZER_FILES = ("source.spm", "target.spm")
 
 
 @dataclass
 class PreparedData:
     """Tokenizers, training pairs and validation set of a run."""
 
-    train: InMemoryPairs
-    valid: ValidationData
+    train: TokenPairs
+    valid: ValidationData  # empty on ranks other than 0 (only rank 0 validates)
     tokenizers: tuple[Tokenizer, Tokenizer]  # (source, target)
     report: CleaningReport
+
+
+def prepare_data(config: TrainConfig, run_dir: Path, resume: bool = False, rank: int = 0) -> PreparedData:
+    """Rank 0 prepares the data; in a multi-process run the other ranks wait, then map it.
+
+    Raises:
+        ValueError: on every rank, when rank 0 found bad input (naming the file and line).
+    """
+    if not dist.is_initialized():
+        return _prepare(config, run_dir, resume)
+    error, data = None, None
+    if rank == 0:
+        try:
+            data = _prepare(config, run_dir, resume)
+        except (ValueError, OSError) as caught:
+            error = caught
+    outcome = [str(error) if error else ""]
+    dist.broadcast_object_list(outcome, src=0)  # every rank reaches this, whatever rank 0 found
+    if error is not None:
+        raise error
+    if outcome[0]:
+        raise ValueError(f"rank 0 could not prepare the data: {outcome[0]}")
+    if data is None:
+        tokenizers = _load_tokenizers(run_dir)
+        settings = _cache_settings(config, tokenizers)
+        key = cache_key(settings)
+        directory = cache_directory(_cache_root(config, run_dir), key)
+        meta = read_meta(directory, key)
+        data = PreparedData(TokenPairs(directory, meta), ValidationData([], [], []), tokenizers,
+                            report_from_meta(meta))
+    return data
+
+
+def _prepare(config: TrainConfig, run_dir: Path, resume: bool) -> PreparedData:
+    """Validation set, tokenizers and cache, in the order that reports bad input soonest."""
+    data, timings = config.data, {}
+    start = time.perf_counter()
+    valid_src, valid_tgt = read_validation(data.valid_src, data.valid_tgt)
+    if resume:
+        tokenizers = _load_tokenizers(run_dir)
+    else:
+        pairs = check_aligned(data.train_src, data.train_tgt)
+        tokenizers = _train_tokenizers(config, run_dir, pairs)
+        timings["tokenizer_seconds"] = time.perf_counter() - start
+    settings = _cache_settings(config, tokenizers)
+    key = cache_key(settings)
+    cache_root = _cache_root(config, run_dir)
+    directory = cache_directory(cache_root, key)
+    reused = directory.exists()
+    if reused:
+        meta = read_meta(directory, key)
+        tqdm.write(f"data: reusing the prepared cache {directory}")
+    else:
+        tqdm.write(f"data: preparing {data.train_src} / {data.train_tgt} into {directory}")
+        meta = build_cache(settings, directory)
+        for stale in remove_stale(cache_root, directory, key):
+            tqdm.write(f"data: removed the stale cache {stale}")
+    timings["total_seconds"] = time.perf_counter() - start
+    _write_json(run_dir / "prepare.json", {
+        "cache": str(directory), "reused": reused, "pairs_in_files": meta["report"]["total"],
+        "pairs_kept": meta["pairs"], "build_seconds": None if reused else meta["build_seconds"],
+        "report": meta["report"], **timings,
+    })
+    source, target = tokenizers
+    valid_src_ids, valid_tgt_ids = source.encode(valid_src), target.encode(valid_tgt)
+    valid_batches = [
+        make_batch([valid_src_ids[i] for i in batch], [valid_tgt_ids[i] for i in batch])
+        for batch in token_batches(valid_src_ids, valid_tgt_ids, config.train.batch_tokens, seed=0)
+    ]
+    return PreparedData(TokenPairs(directory, meta), ValidationData(valid_src, valid_tgt, valid_batches),
+                        tokenizers, report_from_meta(meta))
 
 
 def read_validation(src_path: Path, tgt_path: Path) -> tuple[list[str], list[str]]:
@@ -58,39 +127,43 @@ def read_validation(src_path: Path, tgt_path: Path) -> tuple[list[str], list[str
     return src, tgt
 
 
-def prepare_data(config: TrainConfig, run_dir: Path, resume: bool = False, rank: int = 0) -> PreparedData:
-    """Read, clean, tokenize and filter the data; sentencepiece is trained once per run and
-    reloaded from the run directory on resume."""
-    data = config.data
-    valid_src, valid_tgt = read_validation(data.valid_src, data.valid_tgt)
-    src, tgt = read_parallel(data.train_src, data.train_tgt)
-    src, tgt, report = clean_pairs(src, tgt)
-    if not src:
-        raise ValueError(f"no training pairs left in {data.train_src} / {data.train_tgt} after cleaning")
-    source_path, target_path = run_dir / "source.spm", run_dir / "target.spm"
-    if resume:
-        source_tokenizer, target_tokenizer = Tokenizer.load(source_path), Tokenizer.load(target_path)
+def _train_tokenizers(config: TrainConfig, run_dir: Path, pairs: int) -> tuple[Tokenizer, Tokenizer]:
+    """Sentencepiece models trained on at most ``tokenizer.sample_size`` pairs, saved in the run."""
+    tok, data = config.tokenizer, config.data
+    if pairs > tok.sample_size:
+        tqdm.write(f"tokenizer: training sentencepiece on a random sample of {tok.sample_size:,} of {pairs:,} pairs")
+    src, tgt = sample_pairs(data.train_src, data.train_tgt, tok.sample_size, config.train.seed)
+    size = 2 * len(src) if tok.joint else len(src)  # all of the sample; sentencepiece need not subsample
+    if tok.joint:
+        source = train_tokenizer(src + tgt, tok.vocab_size, tok.model_type, tok.character_coverage, size)
+        target = source
     else:
-        tok = config.tokenizer
-        if tok.joint:
-            source_tokenizer = train_tokenizer(src + tgt, tok.vocab_size, tok.model_type, tok.character_coverage)
-            target_tokenizer = source_tokenizer
-        else:
-            source_tokenizer = train_tokenizer(src, tok.vocab_size, tok.model_type, tok.character_coverage)
-            target_tokenizer = train_tokenizer(tgt, tok.vocab_size, tok.model_type, tok.character_coverage)
-        if rank == 0:
-            source_tokenizer.save(source_path)
-            target_tokenizer.save(target_path)
-    train_src, train_tgt = filter_by_length(
-        source_tokenizer.encode(src), target_tokenizer.encode(tgt), data.max_length, data.max_length_ratio, report
-    )
-    if not train_src:
-        raise ValueError(f"every pair of {data.train_src} / {data.train_tgt} was filtered out "
-                         f"({report.summary()}); raise data.max_length or data.max_length_ratio")
-    valid_src_ids, valid_tgt_ids = source_tokenizer.encode(valid_src), target_tokenizer.encode(valid_tgt)
-    valid_batches = [
-        make_batch([valid_src_ids[i] for i in batch], [valid_tgt_ids[i] for i in batch])
-        for batch in token_batches(valid_src_ids, valid_tgt_ids, config.train.batch_tokens, seed=0)
-    ]
-    return PreparedData(InMemoryPairs(train_src, train_tgt), ValidationData(valid_src, valid_tgt, valid_batches),
-                        (source_tokenizer, target_tokenizer), report)
+        source = train_tokenizer(src, tok.vocab_size, tok.model_type, tok.character_coverage, size)
+        target = train_tokenizer(tgt, tok.vocab_size, tok.model_type, tok.character_coverage, size)
+    del src, tgt
+    for tokenizer, name in zip((source, target), TOKENIZER_FILES):
+        staging = run_dir / f".{name}.tmp"
+        tokenizer.save(staging)
+        os.replace(staging, run_dir / name)  # a run killed here keeps the old model or the new one
+    return source, target
+
+
+def _load_tokenizers(run_dir: Path) -> tuple[Tokenizer, Tokenizer]:
+    source, target = (Tokenizer.load(run_dir / name) for name in TOKENIZER_FILES)
+    return source, target
+
+
+def _cache_settings(config: TrainConfig, tokenizers: tuple[Tokenizer, Tokenizer]) -> CacheSettings:
+    data = config.data
+    return CacheSettings(data.train_src, data.train_tgt, tokenizers[0].model_proto, tokenizers[1].model_proto,
+                         data.max_length, data.max_length_ratio, data.prepare_workers)
+
+
+def _cache_root(config: TrainConfig, run_dir: Path) -> Path:
+    return Path(config.data.cache_dir) if config.data.cache_dir else run_dir / "cache"
+
+
+def _write_json(path: Path, content: dict) -> None:
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(json.dumps(content, indent=1) + "\n")
+    os.replace(staging, path)
