@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
 
 from training.corpus import check_aligned, count_lines, decode_lines, line_chunks, sample_pairs
 from training.data import read_lines
+from translator.lines import split_lines
 
 
 def write_pairs(tmp_path, count, trailing_newline=True):
@@ -25,6 +28,21 @@ def test_line_counts_and_chunks_agree_with_reading_the_whole_file(tmp_path, trai
     chunks = list(line_chunks(src, tgt, 300))
     assert [first for first, _, _ in chunks] == [1, 301, 601, 901]
     assert [line for first, blob, _ in chunks for line in decode_lines(blob, src, first)] == read_lines(src)
+
+
+def test_chunks_split_lines_exactly_as_the_translator_does(tmp_path):
+    text = "a\r\r\nb\u2028c\rd\n\ne\x85f\r\n"
+    (tmp_path / "x").write_bytes(text.encode())
+    ((_, blob, _),) = list(line_chunks(tmp_path / "x", tmp_path / "x", 100))
+    assert decode_lines(blob, tmp_path / "x", 1) == split_lines(text)
+    assert count_lines(tmp_path / "x") == len(split_lines(text))
+
+
+def test_preparation_modules_do_not_import_torch():
+    # spawned preparation workers re-import the main module (training/__main__ -> training.cli)
+    code = ("import sys, training.cli, training.cache, training.corpus, training.data; "
+            "sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_misaligned_files_are_reported_with_both_counts(tmp_path):
