@@ -14,13 +14,16 @@ from translator.translate import Translation
 
 from service.auth import require_api_key
 from service.batching import BatchingQueue
+from service.detect import Detection
 from service.errors import InvalidRequest, Overloaded, TimedOut, error_response
 from service.limits import check_request_limits
 from service.metrics import ServiceMetrics
+from service.pipeline import detect_source, translate_texts
 from service.registry import LoadedModel, ModelRegistry
+from service.routing import Route, find_route, reachable
 from service.schemas import (
-    TRANSLATE_EXAMPLES, Alignment, Candidate, ErrorResponse, HealthResponse, ModelInfo, ModelsResponse,
-    TranslateRequest, TranslateResponse, TranslationResult,
+    TRANSLATE_EXAMPLES, Alignment, Candidate, DetectedLanguage, Direction, ErrorResponse, HealthResponse, ModelInfo,
+    ModelsResponse, SentenceResult, TranslateRequest, TranslateResponse, TranslationResult,
 )
 from service.settings import ServiceSettings, env_name
 
@@ -67,10 +70,12 @@ async def translate(
         raise Overloaded("the models are still loading; retry shortly", {"Retry-After": str(settings.retry_after_s)})
     texts = body.all_texts()
     check_request_limits(body, texts, settings)
-    model = state.registry.resolve(body.model, body.source_lang, body.target_lang)
+    detected = await detect_source(state.registry, texts) if _is_auto(body.source_lang) else None
+    route = _route(state.registry, body, detected)
     options = body.search_options(settings.max_beam_size, settings.max_output_length)
     try:
-        results = await asyncio.wait_for(state.queue.submit(model, options, texts), settings.request_timeout_s)
+        results = await asyncio.wait_for(translate_texts(state.queue, route, options, texts, body.split_sentences),
+                                         settings.request_timeout_s)
     except TimeoutError:
         raise TimedOut(
             f"the translation did not finish within {settings.request_timeout_s:g} s (request_timeout_s, "
@@ -80,14 +85,36 @@ async def translate(
     except ValueError as error:  # the translator rejected the options or the input
         raise InvalidRequest(f"cannot translate this request: {error}") from None
     return TranslateResponse(
-        model=model.name, model_version=model.version, source_lang=model.source_lang,
-        target_lang=model.target_lang, translations=[_result(t, body) for t in results],
+        model=route.name, model_version=route.version, source_lang=route.source_lang,
+        target_lang=route.target_lang, translations=[_result(t, body) for t in results], pivot=route.pivot,
+        detected_language=DetectedLanguage(language=detected.language, confidence=detected.confidence)
+        if detected else None,
     )
+
+
+def _is_auto(source_lang: str | None) -> bool:
+    return source_lang is not None and source_lang.strip().lower() == "auto"
+
+
+def _route(registry: ModelRegistry, body: TranslateRequest, detected: Detection | None) -> Route:
+    """The models for this request: by name, by languages (direct or pivoted), or the only one loaded."""
+    source = detected.language if detected else body.source_lang
+    if detected and body.target_lang and detected.language == body.target_lang.strip().lower():
+        raise InvalidRequest(f"the text is detected as {detected.language} (confidence {detected.confidence:.2f}), "
+                             "the same as target_lang; choose another target language or give source_lang")
+    if body.model is not None or source is None or body.target_lang is None:
+        return Route((registry.resolve(body.model, source, body.target_lang),))
+    return find_route(registry, source, body.target_lang)
 
 
 def _result(translation: Translation, body: TranslateRequest) -> TranslationResult:
     """The response entry of one translation, with only what the request asked for."""
     result = TranslationResult(text=translation.text)
+    if translation.sentences:
+        result.sentences = [
+            SentenceResult(source=sentence.source or "", **_result(sentence, body).model_dump(exclude_none=True))
+            for sentence in translation.sentences
+        ]
     if body.return_scores:
         result.score = _finite(translation.score)
     if body.n_best > 1:
@@ -115,7 +142,12 @@ async def models(request: Request) -> ModelsResponse:
     state = service_state(request)
     if state.registry is None:
         raise Overloaded("the models are still loading; retry shortly")
-    return ModelsResponse(models=[_model_info(model) for model in state.registry.models])
+    return ModelsResponse(
+        models=[_model_info(model) for model in state.registry.models],
+        directions=[Direction(source_lang=route.source_lang, target_lang=route.target_lang,
+                              models=[model.name for model in route.legs], pivot=route.pivot)
+                    for route in reachable(state.registry)],
+    )
 
 
 def _model_info(model: LoadedModel) -> ModelInfo:

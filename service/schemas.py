@@ -38,7 +38,8 @@ class TranslateRequest(BaseModel):
 
     text: str | None = Field(None, description="One text to translate (give this or texts).")
     texts: list[str] | None = Field(None, min_length=1, description="Several texts, translated in order.")
-    source_lang: str | None = Field(None, max_length=32, description="Source language code, e.g. de.")
+    source_lang: str | None = Field(None, max_length=32, description="Source language code, e.g. de, or auto "
+                                    "to detect it (one language for all the texts of the request).")
     target_lang: str | None = Field(None, max_length=32, description="Target language code, e.g. en.")
     model: str | None = Field(None, max_length=200, description="A model name from GET /models (instead of languages).")
     beam_size: int | None = Field(None, ge=1, description=f"Beam width; 1 is greedy search. Default "
@@ -56,6 +57,9 @@ class TranslateRequest(BaseModel):
                                   description="GNMT length penalty alpha; 0 ranks by raw log-probability.")
     return_scores: bool = Field(False, description="Include log-probability scores.")
     return_attention: bool = Field(False, description="Include source/target pieces and the attention matrix.")
+    split_sentences: bool = Field(True, description="Cut each text into sentences, translate them one by one "
+                                  "and rejoin them with the original spaces and line breaks (the models were "
+                                  "trained on single sentences). false sends each text to the model whole.")
 
     @model_validator(mode="after")
     def _check_shape(self) -> "TranslateRequest":
@@ -98,13 +102,33 @@ class Alignment(BaseModel):
     weights: list[list[float]]
 
 
+class SentenceResult(BaseModel):
+    """One sentence of a text that was split into several."""
+
+    source: str = Field(description="The source sentence, as cut from the text.")
+    text: str
+    score: float | None = None
+    n_best: list[Candidate] | None = None
+    alignment: Alignment | None = None
+
+
 class TranslationResult(BaseModel):
     """The translation of one input text."""
 
     text: str = Field(description="The best translation; empty for an empty or whitespace-only input.")
     score: float | None = Field(None, description="Its score (with return_scores).")
     n_best: list[Candidate] | None = Field(None, description="The n best candidates, best first (when n_best > 1).")
-    alignment: Alignment | None = Field(None, description="Attention (with return_attention).")
+    alignment: Alignment | None = Field(None, description="Attention (with return_attention), for a text of one "
+                                        "sentence; a text of several has it per sentence.")
+    sentences: list[SentenceResult] | None = Field(None, description="Per sentence (source, text and what was "
+                                                   "asked for), when the text was split into several sentences.")
+
+
+class DetectedLanguage(BaseModel):
+    """The language detected for ``source_lang: "auto"``."""
+
+    language: str
+    confidence: float = Field(description="Between 0 and 1.")
 
 
 class TranslateResponse(BaseModel):
@@ -120,6 +144,9 @@ class TranslateResponse(BaseModel):
     source_lang: str
     target_lang: str
     translations: list[TranslationResult]
+    detected_language: DetectedLanguage | None = Field(None, description="With source_lang auto.")
+    pivot: str | None = Field(None, description="The language translated through when no model translates the "
+                              "pair directly (model then names both models, e.g. de-en+en-fr).")
 
 
 class ModelInfo(BaseModel):
@@ -135,10 +162,20 @@ class ModelInfo(BaseModel):
     scores: dict[str, Any] = Field(default_factory=dict, description="Evaluation scores from the checkpoint.")
 
 
+class Direction(BaseModel):
+    """A language pair the server translates, by one model or through a pivot language."""
+
+    source_lang: str
+    target_lang: str
+    models: list[str] = Field(description="The models used, in order.")
+    pivot: str | None = None
+
+
 class ModelsResponse(BaseModel):
     """Everything this server can translate."""
 
     models: list[ModelInfo]
+    directions: list[Direction] = Field(default_factory=list, description="Every reachable language pair.")
 
 
 class HealthResponse(BaseModel):

@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import ServiceSettings
-from translator.checkpoint import write_manifest
+from tests.conftest import tiny_model
+from translator.checkpoint import save_checkpoint, write_manifest
+from translator.tokenizer import Tokenizer
 from translator.translate import Candidate, Translation
 
 
@@ -31,6 +33,20 @@ def second_model_dir(tiny_model_dir: Path) -> Path:
         (directory / "metadata.json").write_text(json.dumps(metadata))
         write_manifest(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def language_models_root(tmp_path_factory, symbol_tokenizer: Tokenizer) -> Path:
+    """Copies of the tiny model named after real languages (de-en, en-de, en-fr), for detection and pivoting.
+
+    No model translates de->fr or fr->en: de->fr is reachable only through English.
+    """
+    root = tmp_path_factory.mktemp("language-models")
+    for seed, (source, target) in enumerate([("de", "en"), ("en", "de"), ("en", "fr")]):
+        directory = root / f"{source}-{target}"
+        save_checkpoint(directory, tiny_model(symbol_tokenizer.vocab_size, seed=seed + 1), symbol_tokenizer,
+                        symbol_tokenizer, {"source_language": source, "target_language": target})
+    return root
 
 
 @pytest.fixture(scope="session")

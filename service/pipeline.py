@@ -1,0 +1,73 @@
+"""From request texts to translations: sentence splitting, the batching queue, and pivoting.
+
+Both APIs (ours and the LibreTranslate-compatible one) translate through :func:`translate_texts`.
+With ``split_sentences`` every text is cut into sentences (``translator.segment``) and all the
+sentences of all texts go to the queue as one job, so they share model batches with each other
+and with concurrent requests; the translations are rejoined with the original spaces and line
+breaks. A pivoted route sends the first leg's best translations through the second model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from translator.options import SearchOptions
+from translator.segment import split_sentences
+from translator.translate import Candidate, Translation, combine_sentences
+
+from service.batching import BatchingQueue
+from service.detect import Detection, detector_for
+from service.errors import InvalidRequest
+from service.registry import ModelRegistry
+from service.routing import Route, languages
+
+
+async def detect_source(registry: ModelRegistry, texts: list[str]) -> Detection:
+    """The language of ``texts`` (taken together), among the languages of the loaded models.
+
+    Raises:
+        InvalidRequest: no language can be told (no letters, or no detectable language loaded).
+    """
+    detector = detector_for(frozenset(languages(registry)))
+    found = await asyncio.to_thread(detector.detect, "\n".join(texts))  # the first call loads lingua's models
+    if not found:
+        raise InvalidRequest(
+            f"cannot detect the language of the text (the server detects {', '.join(detector.languages)}); "
+            "give the source language instead of auto"
+        )
+    return found[0]
+
+
+async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str],
+                          split_sentences_first: bool = True) -> list[Translation]:
+    """Translate ``texts`` along ``route``; one Translation per text, in order.
+
+    Raises what :meth:`BatchingQueue.submit` raises (Overloaded, ValueError).
+    """
+    if not split_sentences_first:
+        return await _along_route(queue, route, options, texts)
+    splits = [split_sentences(text, route.source_lang) for text in texts]
+    sentences = [sentence for split in splits for sentence in split.sentences]
+    results = iter(await _along_route(queue, route, options, sentences) if sentences else [])
+    return [combine_sentences(split, [next(results) for _ in split.sentences]) for split in splits]
+
+
+async def _along_route(queue: BatchingQueue, route: Route, options: SearchOptions,
+                       texts: list[str]) -> list[Translation]:
+    results = await queue.submit(route.legs[0], options, texts)
+    for model in route.legs[1:]:
+        following = await queue.submit(model, options, [result.text for result in results])
+        results = [_chained(first, second) for first, second in zip(results, following)]
+    return results
+
+
+def _chained(first: Translation, second: Translation) -> Translation:
+    """A pivoted translation: the second leg's output, scored with both legs' log-probabilities.
+
+    Its alignment is the second leg's (pivot-language pieces to target pieces).
+    """
+    return Translation(
+        second.text, first.score + second.score,
+        [Candidate(candidate.text, first.score + candidate.score) for candidate in second.n_best],
+        second.alignment,
+    )
