@@ -19,6 +19,7 @@ from translator import __version__
 
 from service.batching import BatchingQueue, SearchOptions
 from service.errors import install_error_handlers
+from service.libretranslate import install_libretranslate
 from service.limits import BodySizeLimitMiddleware
 from service.metrics import RequestMetricsMiddleware, ServiceMetrics
 from service.page import install_page
@@ -76,6 +77,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     install_error_handlers(app, lambda kind: metrics.errors.labels(kind).inc())
     app.include_router(router)
     install_page(app)
+    install_libretranslate(app)  # before the body-size limit is added, so that limit runs first
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        count_error=lambda kind: metrics.errors.labels(kind).inc())
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # added last: outermost, sees every answer

@@ -22,8 +22,8 @@ from service.registry import ModelRegistry
 from service.routing import Route, languages
 
 
-async def detect_source(registry: ModelRegistry, texts: list[str]) -> Detection:
-    """The language of ``texts`` (taken together), among the languages of the loaded models.
+async def detect_languages(registry: ModelRegistry, texts: list[str]) -> list[Detection]:
+    """Candidate languages of ``texts`` (taken together) among the loaded models' languages, most likely first.
 
     Raises:
         InvalidRequest: no language can be told (no letters, or no detectable language loaded).
@@ -35,7 +35,12 @@ async def detect_source(registry: ModelRegistry, texts: list[str]) -> Detection:
             f"cannot detect the language of the text (the server detects {', '.join(detector.languages)}); "
             "give the source language instead of auto"
         )
-    return found[0]
+    return found
+
+
+async def detect_source(registry: ModelRegistry, texts: list[str]) -> Detection:
+    """The most likely language of ``texts`` (see :func:`detect_languages`)."""
+    return (await detect_languages(registry, texts))[0]
 
 
 async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str],

@@ -62,6 +62,14 @@ def make_settings(tiny_model_dir: Path) -> Callable[..., ServiceSettings]:
 
 
 @pytest.fixture(scope="module")
+def languages_client(make_settings, language_models_root) -> TestClient:
+    """A running app on the tiny models named de-en, en-de and en-fr (shared by a test module)."""
+    settings = make_settings(model_dirs=sorted(language_models_root.iterdir()))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
 def client(make_settings) -> TestClient:
     """A running app on the tiny model with default limits (shared by a test module)."""
     with TestClient(create_app(make_settings()), raise_server_exceptions=False) as test_client:

@@ -5,20 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fastapi.testclient import TestClient
 
 from service.app import create_app
 
 GERMAN = "Ein Mann fährt Fahrrad. Eine Frau liest ein Buch im Park.\nZwei Kinder spielen Fußball im Schnee."
 ENGLISH = "A man is riding a bicycle down the street."
-
-
-@pytest.fixture(scope="module")
-def languages_client(make_settings, language_models_root):
-    """The app serving tiny models named de-en, en-de and en-fr."""
-    settings = make_settings(model_dirs=sorted(language_models_root.iterdir()))
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def translate(client, **body):
