@@ -17,9 +17,10 @@ from translator.translate import Candidate, Translation, combine_sentences
 
 from service.batching import BatchingQueue
 from service.detect import Detection, detector_for
-from service.errors import InvalidRequest
+from service.errors import InvalidRequest, LimitExceeded
 from service.registry import ModelRegistry
 from service.routing import Route, languages
+from service.settings import env_name
 
 
 async def detect_languages(registry: ModelRegistry, texts: list[str]) -> list[Detection]:
@@ -47,12 +48,19 @@ async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOpt
                           split_sentences_first: bool = True) -> list[Translation]:
     """Translate ``texts`` along ``route``; one Translation per text, in order.
 
-    Raises what :meth:`BatchingQueue.submit` raises (Overloaded, ValueError).
+    Raises:
+        LimitExceeded: the texts hold more sentences than the queue ever takes at once.
+        Overloaded, ValueError: as :meth:`BatchingQueue.submit`.
     """
     if not split_sentences_first:
         return await _along_route(queue, route, options, texts)
     splits = [split_sentences(text, route.source_lang) for text in texts]
     sentences = [sentence for split in splits for sentence in split.sentences]
+    if len(sentences) > queue.max_pending_sentences:  # the queue would refuse it with a 503 however long one waits
+        raise LimitExceeded(
+            f"the texts hold {len(sentences)} sentences; the limit is {queue.max_pending_sentences} sentences per "
+            f"request (queue_max_sentences, {env_name('queue_max_sentences')}); split it into several requests"
+        )
     results = iter(await _along_route(queue, route, options, sentences) if sentences else [])
     return [combine_sentences(split, [next(results) for _ in split.sentences]) for split in splits]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastapi.testclient import TestClient
 
 from service.app import create_app
 
@@ -46,6 +47,13 @@ def test_all_sentences_of_all_texts_go_to_the_model_together(make_settings, serv
     fake, body = asyncio.run(scenario())
     assert fake.calls == [["Aa bb.", "Cc dd.", "Ee", "Ff gg!"]]
     assert [t["text"] for t in body["translations"]] == ["<Aa bb.> <Cc dd.>\n<Ee>", "", " <Ff gg!> "]
+
+
+def test_a_text_of_more_sentences_than_the_queue_takes_is_413_not_a_503_forever(make_settings):
+    with TestClient(create_app(make_settings(queue_max_sentences=64)), raise_server_exceptions=False) as small:
+        response = small.post("/translate", json={"text": "Aa bb. " * 65})
+    assert response.status_code == 413
+    assert "65 sentences" in response.json()["detail"] and "TRANSLATOR_QUEUE_MAX_SENTENCES" in response.json()["detail"]
 
 
 def test_split_sentences_false_sends_each_text_whole(make_settings, serving, fake_model):
