@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from translator import __version__
 
 from service.batching import BatchingQueue, SearchOptions
+from service.detect import detector_for
 from service.errors import install_error_handlers
 from service.libretranslate import install_libretranslate
 from service.limits import BodySizeLimitMiddleware
@@ -25,6 +26,7 @@ from service.metrics import RequestMetricsMiddleware, ServiceMetrics
 from service.page import install_page
 from service.registry import load_registry
 from service.routes import ServiceState, router
+from service.routing import languages
 from service.settings import ServiceSettings
 
 logger = logging.getLogger("service")
@@ -85,11 +87,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
 
 async def _warm_up(state: ServiceState) -> None:
-    """Translate one short sentence per model, so the first client does not pay for lazy initialisation."""
+    """Translate one short sentence per model and detect its language, so the first client does not pay for
+    lazy initialisation (lingua loads its language models, about 100 MiB for two languages, on its first detection)."""
     assert state.registry is not None and state.queue is not None
     try:
         for model in state.registry.models:
             await state.queue.submit(model, SearchOptions(beam_size=1, max_output_length=8), [WARMUP_TEXT])
+        await asyncio.to_thread(detector_for(frozenset(languages(state.registry))).detect, WARMUP_TEXT)
     except Exception:
         logger.exception("warm-up translation failed; /ready stays 503")
         state.warmup_error = "see the server log"
