@@ -27,7 +27,6 @@ const attentionView = new AttentionView({
 
 const state = {
   pairs: [],          // [{source, target, pivot}] the server translates (pivot: the language in between)
-  detect: false,      // whether the server detects the source language (source_lang "auto")
   sentences: [],      // per-sentence details of the last answer
   chosen: 0,          // index of the sentence shown in the attention views
   pivot: null,        // the language the last answer was translated through, if any
@@ -108,7 +107,7 @@ function byName(codes) {
 
 function fillSources() {
   const entries = byName(state.pairs.map((pair) => pair.source));
-  if (state.detect) entries.unshift([DETECT, "Detect language"]);
+  if (entries.length) entries.unshift([DETECT, "Detect language"]);
   fillSelect(elements.source, entries, "de");
 }
 
@@ -141,11 +140,8 @@ async function loadLanguages() {
     }
     return false;
   }
-  // Servers that list every reachable direction (pivots included) also detect languages.
-  const directions = Array.isArray(answer.directions) ? answer.directions : null;
-  state.detect = directions !== null;
-  state.pairs = (directions ?? answer.models).map((entry) => (
-    { source: entry.source_lang, target: entry.target_lang, pivot: entry.pivot ?? null }));
+  state.pairs = answer.directions.map((direction) => (
+    { source: direction.source_lang, target: direction.target_lang, pivot: direction.pivot ?? null }));
   fillSources();
   fillTargets();
   elements.button.disabled = state.pairs.length === 0;
@@ -157,7 +153,7 @@ async function loadLanguages() {
 function sentencesOf(result, sourceText) {
   if (Array.isArray(result.sentences) && result.sentences.length) {
     return result.sentences.map((sentence) => ({
-      source: sentence.source ?? sentence.source_text ?? "",
+      source: sentence.source,
       text: sentence.text,
       score: sentence.score,
       nBest: sentence.n_best ?? [{ text: sentence.text, score: sentence.score }],

@@ -193,6 +193,57 @@ def test_translating_nothing_asks_for_text_instead_of_calling_the_server(server,
     assert console_errors(browser) == []
 
 
+def test_a_paragraph_in_a_detected_language_gets_a_sentence_chooser_for_its_attention(server, browser, tmp_path):
+    paragraph = "Ein Mann fährt Fahrrad. Eine Frau liest ein Buch im Park.\nZwei Kinder spielen Fußball im Schnee."
+    expected = call(server, "/translate", {"text": paragraph, "source_lang": "auto", "target_lang": "en",
+                                           "n_best": 3, "return_scores": True, "return_attention": True})
+    sentences = expected["translations"][0]["sentences"]
+    assert len(sentences) == 3 and expected["detected_language"]["language"] == "de"
+    browser.get(server + "/")
+    source = browser.find_element(By.ID, "source-lang")
+    wait_for(browser, lambda d: source.is_enabled(), "the language pickers were never filled")
+    Select(source).select_by_value("auto")
+    Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+    browser.find_element(By.ID, "source-text").send_keys(paragraph)
+    browser.find_element(By.ID, "translate-button").click()
+    wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+
+    assert browser.find_element(By.ID, "output").get_attribute("textContent") == expected["translations"][0]["text"]
+    assert "\n" in expected["translations"][0]["text"]  # the line break survives
+    assert Select(source).first_selected_option.text == "German (detected)"
+    chooser = Select(browser.find_element(By.ID, "sentence"))
+    assert browser.find_element(By.ID, "sentence").is_displayed() and len(chooser.options) == 3
+
+    # Picking the second sentence in the translation shows its alternatives and its attention.
+    browser.find_element(By.CSS_SELECTOR, "#output .sentence[data-index='1']").click()
+    assert chooser.first_selected_option.get_attribute("value") == "1"
+    second = sentences[1]
+    column_labels = [e.get_attribute("textContent")
+                     for e in browser.find_elements(By.CSS_SELECTOR, "#heatmap .column-labels text")]
+    assert column_labels == [label(piece) for piece in second["alignment"]["source_pieces"]]
+    assert "Frau" in column_labels
+    alternatives = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#alternatives .alternative-text")]
+    assert alternatives == [candidate["text"] for candidate in second["n_best"]]
+
+    # And the chooser works the other way round.
+    chooser.select_by_value("2")
+    assert "chosen" in browser.find_element(By.CSS_SELECTOR, "#output .sentence[data-index='2']").get_attribute("class")
+    chooser.select_by_value("1")
+
+    # Hovering "woman" names the source piece it looked at most.
+    row = next(i for i, piece in enumerate(second["alignment"]["target_pieces"]) if label(piece) == "woman")
+    weights = second["alignment"]["weights"][row]
+    strongest = label(second["alignment"]["source_pieces"][max(range(len(weights)), key=weights.__getitem__)])
+    token = browser.find_element(By.CSS_SELECTOR, f"#flow .tokens.target .token[data-row='{row}']")
+    ActionChains(browser).move_to_element(token).perform()
+    readout = browser.find_element(By.ID, "readout")
+    wait_for(browser, lambda d: readout.text.startswith("Writing “woman”"), "hovering 'woman' said nothing")
+    assert f"“{strongest}”" in readout.text
+    screenshot(browser, tmp_path, "page-paragraph.png")
+    ActionChains(browser).move_to_element(token).perform()  # the resize may have moved the pointer off it
+    assert console_errors(browser) == []
+
+
 def test_a_server_with_an_api_key_gets_the_key_from_the_page_before_any_api_call(tmp_path, browser):
     with running_server(tmp_path / "server.log", ["--model-dir", str(ROOT / "models" / "de-en")],
                         api_key="page-test-key") as base:
@@ -238,3 +289,23 @@ def test_replay_steps_through_the_target_pieces_in_the_order_they_were_written(s
     assert seen == list(range(pieces))  # every piece, in order, none skipped
     assert replay.get_attribute("aria-pressed") == "false" and not selected_rows(browser)
     assert console_errors(browser) == []
+
+
+def test_a_pivoted_direction_is_marked_in_the_picker_and_beside_its_attention(tmp_path, browser,
+                                                                              language_models_root):
+    # Tiny untrained models named de-en, en-de and en-fr: de->fr exists only through English.
+    with running_server(tmp_path / "server.log", ["--models-root", str(language_models_root)]) as base:
+        browser.get(base + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
+        target = Select(browser.find_element(By.ID, "target-lang"))
+        labels = {option.get_attribute("value"): option.text for option in target.options}
+        assert labels == {"en": "English", "fr": "French (through English)"}
+        target.select_by_value("fr")
+        browser.find_element(By.ID, "source-text").send_keys("a b c d", Keys.CONTROL, Keys.ENTER)
+        wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+        assert "de-en+en-fr" in browser.find_element(By.ID, "timing").text
+        note = browser.find_element(By.ID, "attention-note")
+        assert note.is_displayed() and "through English" in note.text
+        assert browser.find_elements(By.CSS_SELECTOR, "#heatmap .cells .cell")
+        assert console_errors(browser) == []
