@@ -2,7 +2,8 @@
 
 Start-up loads every model directory (off the event loop), starts the batching queue, and warms
 each model up with one translation in the background; ``/ready`` turns 200 when that is done.
-Shut-down stops the queue (waiting requests get a 503).
+Shut-down stops the queue (requests still unanswered get a 503); the graceful drain before it is
+:class:`service.server.TranslationServer`'s job.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from fastapi import FastAPI
 
 from translator import __version__
 
+from service.auth import ApiKeyGateMiddleware
 from service.batching import BatchingQueue, SearchOptions
 from service.detect import detector_for
 from service.errors import install_error_handlers
 from service.libretranslate import install_libretranslate
-from service.limits import BodySizeLimitMiddleware
+from service.lifecycle import WARMUP_TEXT
+from service.limits import BodySizeLimitMiddleware, HeaderSizeLimitMiddleware
 from service.metrics import RequestMetricsMiddleware, ServiceMetrics
 from service.page import install_page
 from service.registry import load_registry
@@ -30,8 +33,6 @@ from service.routing import languages
 from service.settings import ServiceSettings
 
 logger = logging.getLogger("service")
-
-WARMUP_TEXT = "warm up"
 
 DESCRIPTION = """\
 Neural machine translation over HTTP. `POST /translate` with `text` (or `texts`) and `source_lang` /
@@ -57,7 +58,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         state.queue = BatchingQueue(
             metrics, window_s=settings.batch_window_ms / 1000, max_tokens=settings.batch_max_tokens,
             max_sentences=settings.batch_max_sentences, max_pending_sentences=settings.queue_max_sentences,
-            retry_after_s=settings.retry_after_s,
+            retry_after_s=settings.retry_after_s, slice_s=settings.batch_slice_ms / 1000,
         )
         await state.queue.start()
         if settings.warmup:
@@ -76,12 +77,19 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Translation service", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.service = state
-    install_error_handlers(app, lambda kind: metrics.errors.labels(kind).inc())
+
+    def count_error(kind: str) -> None:
+        metrics.errors.labels(kind).inc()
+
+    install_error_handlers(app, count_error)
     app.include_router(router)
     install_page(app)
     install_libretranslate(app)  # before the body-size limit is added, so that limit runs first
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       count_error=lambda kind: metrics.errors.labels(kind).inc())
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, count_error=count_error,
+                       timeout_s=settings.body_timeout_s, keyless_max_bytes=settings.max_keyless_body_bytes)
+    api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+    app.add_middleware(ApiKeyGateMiddleware, api_key=api_key, count_error=count_error)  # before the body is read
+    app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes, count_error=count_error)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # added last: outermost, sees every answer
     return app
 

@@ -57,7 +57,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse flags, check that there are models to serve, and run uvicorn until interrupted."""
+    """Parse flags, check that there are models to serve, and serve until SIGTERM/SIGINT (then drain and exit)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -87,9 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.server import SHUTDOWN_WRITE_S, TranslationServer
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=10)
+    app = create_app(settings)
+    # h11 rather than httptools: it enforces a configurable limit on the request line and headers.
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level, http="h11",
+                            h11_max_incomplete_event_size=settings.max_header_bytes,
+                            timeout_graceful_shutdown=SHUTDOWN_WRITE_S)
+    TranslationServer(config, app.state.service).run()
     return 0
 
 

@@ -75,6 +75,13 @@ class TimedOut(ServiceError):
     kind = "timeout"
 
 
+class ClientDisconnected(ServiceError):
+    """The client hung up before its answer was ready (499, nginx's code; nobody reads it)."""
+
+    status_code = 499
+    kind = "disconnected"
+
+
 def error_response(status_code: int, message: str, headers: dict[str, str] | None = None,
                    **extra: Any) -> JSONResponse:
     """The JSON body every error uses."""

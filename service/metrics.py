@@ -45,6 +45,21 @@ class ServiceMetrics:
         self.queue_sentences = Gauge(
             "translator_queue_sentences", "Sentences waiting for the model.", registry=self.registry,
         )
+        self.accepted_requests = Counter(
+            "translator_accepted_requests", "Translation requests accepted into the queue (each gets an answer, "
+            "also through a shutdown).", registry=self.registry,
+        )
+        self.worker_busy = Gauge(
+            "translator_worker_busy", "1 while the model worker runs a batch, else 0.", registry=self.registry,
+        )
+        self.cancelled_sentences = Counter(
+            "translator_cancelled_sentences", "Sentences dropped because their request timed out, its client "
+            "hung up, or the server shut down.", registry=self.registry,
+        )
+        self.preemptions = Counter(
+            "translator_preemptions", "Times a long batch handed the worker to waiting work between decoding "
+            "steps.", registry=self.registry,
+        )
         self.source_tokens = Counter(
             "translator_source_tokens", "Source pieces translated, by model.", ["model"], registry=self.registry,
         )

@@ -16,6 +16,7 @@ from service.auth import require_api_key
 from service.batching import BatchingQueue
 from service.detect import Detection
 from service.errors import InvalidRequest, Overloaded, TimedOut, error_response
+from service.lifecycle import cancel_on_disconnect
 from service.limits import check_request_limits
 from service.metrics import ServiceMetrics
 from service.pipeline import detect_source, translate_texts
@@ -39,8 +40,10 @@ class ServiceState:
     registry: ModelRegistry | None = None
     queue: BatchingQueue | None = None
     ready: bool = False
+    draining: bool = False
     warmup_error: str | None = None
     background: set[asyncio.Task] = field(default_factory=set)
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def service_state(request: Request) -> ServiceState:
@@ -74,9 +77,9 @@ async def translate(
     route = _route(state.registry, body, detected)
     options = body.search_options(settings.max_beam_size, settings.max_output_length)
     try:
-        results = await asyncio.wait_for(translate_texts(state.queue, route, options, texts, body.split_sentences),
-                                         settings.request_timeout_s)
-    except TimeoutError:
+        translating = translate_texts(state.queue, route, options, texts, body.split_sentences)
+        results = await asyncio.wait_for(cancel_on_disconnect(request, translating), settings.request_timeout_s)
+    except asyncio.TimeoutError:
         raise TimedOut(
             f"the translation did not finish within {settings.request_timeout_s:g} s (request_timeout_s, "
             f"{env_name('request_timeout_s')}); the server is busy or the input is long: retry later, or send "
@@ -168,6 +171,9 @@ async def health() -> HealthResponse:
 async def ready(request: Request) -> Response:
     """Readiness: 200 once every model is loaded and has translated a warm-up sentence, else 503."""
     state = service_state(request)
+    if state.draining:
+        return error_response(503, "shutting down: finishing accepted work, taking no new work",
+                              {"Retry-After": str(state.settings.retry_after_s)})
     if state.ready:
         return JSONResponse({"status": "ready"})
     if state.warmup_error:

@@ -50,6 +50,10 @@ class ServiceSettings(BaseSettings):
     max_texts: int = Field(64, ge=1, description="Texts in one request.")
     max_total_chars: int = Field(50_000, ge=1, description="Characters in all texts of one request.")
     max_body_bytes: int = Field(1_000_000, ge=1, description="Bytes in one request body.")
+    max_keyless_body_bytes: int = Field(
+        16_384, ge=1, description="With an API key set: bytes in the body of a request whose headers carry no key "
+        "(LibreTranslate clients send api_key in the body); a wrong key in the headers is a 401 before the body.",
+    )
     max_beam_size: int = Field(12, ge=1, description="Largest beam_size a request may ask for.")
     max_output_length: int = Field(512, ge=1, description="Largest max_output_length a request may ask for.")
 
@@ -57,9 +61,25 @@ class ServiceSettings(BaseSettings):
     batch_window_ms: float = Field(5.0, ge=0, description="How long a batch waits for more requests to join.")
     batch_max_tokens: int = Field(4096, ge=1, description="Source pieces that close a batch early.")
     batch_max_sentences: int = Field(64, ge=1, description="Sentences per model call.")
+    batch_slice_ms: float = Field(250.0, gt=0, description="A batch that has had the worker this long while "
+                                  "other sentences wait hands it over between decoding steps (time slicing).")
     queue_max_sentences: int = Field(1024, ge=1, description="Sentences waiting or running; beyond: 503.")
     request_timeout_s: float = Field(30.0, gt=0, description="Longest wait for a translation; beyond: 504.")
     retry_after_s: int = Field(1, ge=0, description="Retry-After seconds sent with 503 answers.")
+
+    # Shutdown and slow clients.
+    drain_timeout_s: float | None = Field(
+        None, ge=0, description="On SIGTERM, how long accepted work may take to finish before the rest is "
+        "answered 503. Default: request_timeout_s + 5.",
+    )
+    body_timeout_s: float = Field(10.0, gt=0, description="Longest time to receive a request body; beyond: 408.")
+    max_header_bytes: int = Field(16384, ge=1024, description="Bytes in the request line and headers; beyond: 431 (400 "
+                                  "while still arriving).")
+
+    @property
+    def drain_limit_s(self) -> float:
+        """The drain limit in effect: ``drain_timeout_s``, or the request timeout plus 5 s."""
+        return self.drain_timeout_s if self.drain_timeout_s is not None else self.request_timeout_s + 5
 
     @field_validator("model_dirs", mode="before")
     @classmethod

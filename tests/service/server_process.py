@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,3 +62,57 @@ def running_server(log_path: Path, model_args: list[str], api_key: str = "", tim
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class ServerProcess:
+    """``with ServerProcess(model_dir, tmp_path, TRANSLATOR_X="1") as server:`` — started and ready.
+
+    ``server.url``; ``server.log()`` is its stderr so far; on exit it is killed if still running.
+    """
+
+    def __init__(self, model_dir: Path, log_dir: Path, **environment: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"server-{self.port}.log"
+        env = {key: value for key, value in os.environ.items() if not key.startswith("TRANSLATOR_")}
+        env.update(TRANSLATOR_MODEL_DIRS=str(model_dir), TRANSLATOR_PORT=str(self.port), TRANSLATOR_TORCH_THREADS="1")
+        env.update(environment)
+        self.environment = env
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "ServerProcess":
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "service.cli"], env=self.environment,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the server did not become ready:\n{self.log()}")
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def metric(self, name: str, headers: dict[str, str] | None = None) -> float:
+        """A sample of the server's Prometheus metrics (0 when absent)."""
+        text = httpx.get(self.url + "/metrics", headers=headers, timeout=5).text
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return 0.0

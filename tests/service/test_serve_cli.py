@@ -57,13 +57,15 @@ def test_an_invalid_setting_exits_with_a_message(capsys, monkeypatch):
     assert "max_texts" in capsys.readouterr().err
 
 
-def test_main_runs_uvicorn_on_the_configured_address(tiny_model_dir, monkeypatch):
-    calls = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: calls.append((app, kwargs)))
+def test_main_serves_with_the_draining_server_on_the_configured_address(tiny_model_dir, monkeypatch):
+    servers = []
+    monkeypatch.setattr("service.server.TranslationServer.run", lambda self: servers.append(self))
+    monkeypatch.setenv("TRANSLATOR_MAX_HEADER_BYTES", "4096")
     assert cli.main(["--model-dir", str(tiny_model_dir), "--host", "0.0.0.0", "--port", "8123"]) == 0
-    app, kwargs = calls[0]
-    assert (kwargs["host"], kwargs["port"]) == ("0.0.0.0", 8123)
-    assert app.state.service.settings.model_dirs == [tiny_model_dir]
+    [server] = servers
+    assert (server.config.host, server.config.port) == ("0.0.0.0", 8123)
+    assert server.config.http == "h11" and server.config.h11_max_incomplete_event_size == 4096
+    assert server.state.settings.model_dirs == [tiny_model_dir]
 
 
 def _nan_weights(directory):
