@@ -39,6 +39,7 @@ from naive_search import naive_translate  # noqa: E402
 
 import pausing  # noqa: E402
 from translator.lines import read_lines  # noqa: E402
+from translator.options import DEFAULT_SEARCH  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
@@ -60,7 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     parser.add_argument("--rounds", type=int, default=3,
                         help="times each configuration runs, interleaved; figures are medians (default: 3)")
-    parser.add_argument("--length-penalty", type=float, default=1.0, help="GNMT length penalty alpha (default: 1.0)")
+    parser.add_argument("--length-penalty", type=float, default=DEFAULT_SEARCH.length_penalty,
+                        help=f"GNMT length penalty alpha (default: {DEFAULT_SEARCH.length_penalty})")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
                         help="model weights' dtype (default: float32)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization of the model")

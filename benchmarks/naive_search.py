@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from translator.model import Seq2Seq
+from translator.options import DEFAULT_SEARCH
 from translator.tokenizer import BOS_ID, EOS_ID
 
 
@@ -37,9 +38,9 @@ def naive_translate_ids(
     model: Seq2Seq,
     source_ids: list[int],
     beam_size: int,
-    length_penalty: float = 1.0,
-    max_output_length: int = 256,
-    max_output_ratio: float = 2.0,
+    length_penalty: float = DEFAULT_SEARCH.length_penalty,
+    max_output_length: int = DEFAULT_SEARCH.max_output_length,
+    max_output_ratio: float = DEFAULT_SEARCH.max_output_ratio,
 ) -> list[int]:
     """Best output pieces (no BOS/EOS) for one tokenized sentence; ``beam_size`` 1 is greedy."""
     sequence = source_ids + [EOS_ID]
@@ -69,7 +70,8 @@ def naive_translate_ids(
     return best.token_ids[:-1] if best.token_ids and best.token_ids[-1] == EOS_ID else best.token_ids
 
 
-def naive_translate(translator, texts: list[str], beam_size: int, length_penalty: float = 1.0) -> list[str]:
+def naive_translate(translator, texts: list[str], beam_size: int,
+                    length_penalty: float = DEFAULT_SEARCH.length_penalty) -> list[str]:
     """Translate ``texts`` one by one with :func:`naive_translate_ids` and a ``Translator``'s model."""
     model = translator.model
     outputs = []

@@ -26,7 +26,8 @@ NOT_SHIPPED = frozenset({"training_state.pt", MANIFEST_FILE})  # optimiser state
 
 
 def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref: Path,
-            beam_sizes: tuple[int, ...] = (1, 5), length_penalty: float = 1.0) -> dict:
+            beam_sizes: tuple[int, ...] = (1, 5),
+            length_penalty: float = DEFAULT_SEARCH.length_penalty) -> dict:
     """Ship ``checkpoint`` at ``destination`` with its measured test scores in the metadata; returns them.
 
     The verified files of ``checkpoint`` (every file but the optimiser state, so data added later,
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--src", type=Path, required=True, help="test source file")
     parser.add_argument("--ref", type=Path, required=True, help="test reference file")
     parser.add_argument("--beam-sizes", type=int, nargs="+", default=[1, 5], help="beam sizes to score (default 1 5)")
-    parser.add_argument("--length-penalty", type=float, default=1.0, help="GNMT alpha for beam search (default 1.0)")
+    parser.add_argument("--length-penalty", type=float, default=DEFAULT_SEARCH.length_penalty,
+                        help=f"GNMT alpha for beam search (default {DEFAULT_SEARCH.length_penalty})")
     args = parser.parse_args(argv)
     try:
         scores = release(args.checkpoint, args.destination, args.test_name, args.src, args.ref,
