@@ -61,8 +61,12 @@ function layoutRow(pieces, font, padding, wordGap) {
   });
 }
 
+/** Empty an SVG view (keeping its <title>) and shrink it to nothing until it is drawn again. */
 function clear(svgElement) {
   for (const child of [...svgElement.children]) if (child.tagName !== "title") child.remove();
+  for (const name of ["viewBox", "width", "height"]) svgElement.removeAttribute(name);
+  svgElement.setAttribute("width", 0);
+  svgElement.setAttribute("height", 0);
 }
 
 /** Source pieces on top, target pieces below, a curve per (target, source) pair as thick as its weight. */
@@ -182,7 +186,8 @@ function drawLegend(svgElement, left, y) {
     const value = svg("text", { x: x + 16, y: y + 26, class: "legend-value" }, legend);
     value.textContent = `${Math.round(weight * 100)}`;
   });
-  const unit = svg("text", { x: left + LEGEND_WEIGHTS.length * LEGEND_STEP + 2, y: y + 8, class: "legend-caption unit" }, legend);
+  const unitX = left + LEGEND_WEIGHTS.length * LEGEND_STEP + 2;
+  const unit = svg("text", { x: unitX, y: y + 8, class: "legend-caption unit" }, legend);
   unit.textContent = "%";
 }
 

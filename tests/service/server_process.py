@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,9 +47,11 @@ def running_server(log_path: Path, model_args: list[str], api_key: str = "", tim
             if process.poll() is not None:
                 pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
             try:
-                urllib.request.urlopen(base + "/ready", timeout=2).close()
+                urllib.request.urlopen(base + "/ready", timeout=5).close()
                 break
-            except (urllib.error.URLError, ConnectionError):
+            # Refused, 503 (warming up) or an answer slower than the timeout while the server starts on
+            # busy cores: all OSErrors (URLError, HTTPError, ConnectionError, TimeoutError), so try again.
+            except OSError:
                 if time.monotonic() > deadline:
                     pytest.fail(f"the server was not ready within {timeout_s:g} s:\n{log_path.read_text()}")
                 time.sleep(0.2)
