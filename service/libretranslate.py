@@ -11,7 +11,8 @@ Parameters come as form data or JSON (``q``, ``source`` or ``"auto"``, ``target`
 400 for a bad request (missing parameter, unsupported language or format, over a limit), 403 for a
 missing or wrong API key, 429 when the queue is full, 500 when the translation fails or times out.
 Texts are translated sentence by sentence, through English when no direct model exists (the answer
-then says ``"pivot": "en"``). ``format: "html"`` is refused with a 400.
+then says ``"pivot": "en"``). With ``format: "html"`` the text between tags is translated and the
+tags are kept (``service.markup``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from service.auth import key_matches, presented_key
 from service.detect import language_name
 from service.errors import InvalidRequest, Overloaded, ServiceError, describe_validation_errors
 from service.limits import check_request_limits, replaying
+from service.markup import parse_markup
 from service.pipeline import detect_languages, detect_source, translate_texts
 from service.routes import ServiceState, service_state
 from service.routing import find_route, languages, reachable
@@ -79,14 +81,15 @@ async def translate(request: Request) -> JSONResponse:
         raise LibreTranslateError(400, "Invalid request: missing q parameter (a string or a list of strings)")
     source, target = _required(params, "source"), _required(params, "target")
     text_format = params.get("format") or "text"
-    if text_format != "text":
-        raise LibreTranslateError(400, f"{text_format} format is not supported: this server translates plain "
-                                  "text only; send format text")
+    if text_format not in ("text", "html"):
+        raise LibreTranslateError(400, f"{text_format} format is not supported; send format text or html")
     alternatives = _alternatives(params.get("alternatives", 0), state)
     registry, queue = _running(state)
     body = _as_our_request(texts, source, target, alternatives)
     check_request_limits(body, texts, state.settings)
-    detected = await detect_source(registry, texts) if source == "auto" else None
+    markups = [parse_markup(text) for text in texts] if text_format == "html" else None
+    units = [node for markup in markups for node in markup.texts] if markups is not None else texts
+    detected = await detect_source(registry, units) if source == "auto" else None
     if detected is not None and detected.language == target:
         results_text = list(texts)  # already in the target language: LibreTranslate sends it back
         alternatives_lists: list[list[str]] = [[] for _ in texts]
@@ -95,17 +98,22 @@ async def translate(request: Request) -> JSONResponse:
         route = find_route(registry, detected.language if detected else source, target)
         options = body.search_options(state.settings.max_beam_size, state.settings.max_output_length)
         try:
-            results = await asyncio.wait_for(translate_texts(queue, route, options, texts),
+            results = await asyncio.wait_for(translate_texts(queue, route, options, units),
                                              state.settings.request_timeout_s)
         except TimeoutError:
             raise LibreTranslateError(500, f"Cannot translate text: it took longer than "
                                       f"{state.settings.request_timeout_s:g} s; retry later") from None
         except ValueError as error:
             raise LibreTranslateError(400, f"Cannot translate text: {error}") from None
-        results_text = [result.text for result in results]
-        alternatives_lists = [_unique([c.text for c in result.n_best[1:]], result.text)[:alternatives]
-                              for result in results]
         pivot = route.pivot
+        if markups is not None:  # no alternatives for HTML (nor has LibreTranslate)
+            translated = iter(result.text for result in results)
+            results_text = [markup.join([next(translated) for _ in markup.texts]) for markup in markups]
+            alternatives_lists = [[] for _ in texts]
+        else:
+            results_text = [result.text for result in results]
+            alternatives_lists = [_unique([c.text for c in result.n_best[1:]], result.text)[:alternatives]
+                                  for result in results]
     answer: dict[str, Any] = {"translatedText": results_text if isinstance(q, list) else results_text[0]}
     if detected is not None:
         detection = {"confidence": round(100 * detected.confidence, 1), "language": detected.language}

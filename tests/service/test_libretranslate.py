@@ -64,6 +64,17 @@ def test_text_already_in_the_target_language_comes_back_unchanged(client):
                            "detectedLanguage": {"confidence": pytest.approx(100, abs=50), "language": "en"}}
 
 
+def test_html_keeps_every_tag_and_translates_the_text_between(client, ours):
+    markup = ('<p class="lead">Ein Mann fährt Fahrrad. Eine Frau liest.</p>\n<ul><li>Zwei <b>Hunde</b> &amp; '
+              'Katzen</li></ul><script>var text = "Hund";</script><!-- Hund -->')
+    body = client.post("/translate", json={"q": markup, "source": "de", "target": "en", "format": "html"}).json()
+    expected = ('<p class="lead">{}</p>\n<ul><li>{}<b>{}</b>{}</li></ul><script>var text = "Hund";</script>'
+                '<!-- Hund -->').format(*(ours(text, "de", "en")["text"].replace("&", "&amp;")
+                                          for text in ["Ein Mann fährt Fahrrad. Eine Frau liest.", "Zwei ", "Hunde",
+                                                       " & Katzen"]))
+    assert body == {"translatedText": expected}
+
+
 def test_our_own_json_shape_at_the_root_still_reaches_our_api(client):
     response = client.post("/translate", json={"text": "Hunde.", "source_lang": "de", "target_lang": "en"})
     assert response.status_code == 200 and response.json()["model"] == "de-en"
@@ -99,7 +110,7 @@ def test_frontend_settings(client):
     ({"q": "Hallo", "target": "en"}, "missing source"),
     ({"q": "Hallo", "source": "de"}, "missing target"),
     ({"q": [1, 2], "source": "de", "target": "en"}, "missing q"),
-    ({"q": "Hallo", "source": "de", "target": "en", "format": "html"}, "html format is not supported"),
+    ({"q": "Hallo", "source": "de", "target": "en", "format": "markdown"}, "markdown format is not supported"),
     ({"q": "Hallo", "source": "de", "target": "en", "alternatives": "many"}, "not a number"),
     ({"q": "Hallo", "source": "de", "target": "en", "alternatives": 50}, "must be <= 11"),
     ({"q": "Hallo", "source": "fr", "target": "de"}, "no model translates fr->de"),

@@ -7,6 +7,7 @@ only through English), with an API key, in a uvicorn subprocess on a free loopba
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -83,7 +84,15 @@ def test_raw_json_through_english_is_marked_pivoted(server):
     assert status == 200 and body["pivot"] == "en" and isinstance(body["translatedText"], str)
 
 
+def test_raw_json_html_keeps_the_tags(server):
+    status, body = post_json(server + "/translate", {"q": "<p>Zwei Hunde spielen im Schnee.</p>\n<p><i>Hallo</i></p>",
+                                                     "source": "de", "target": "en", "format": "html",
+                                                     "api_key": API_KEY})
+    assert status == 200
+    assert re.fullmatch(r"<p>[^<>]*dogs[^<>]*</p>\n<p><i>[^<>]+</i></p>", body["translatedText"])
+
+
 def test_raw_json_errors_use_libretranslate_shape(server):
     status, body = post_json(server + "/translate", {"q": "Hallo", "source": "de", "target": "en",
-                                                     "format": "html", "api_key": API_KEY})
-    assert status == 400 and "html format is not supported" in body["error"]
+                                                     "format": "markdown", "api_key": API_KEY})
+    assert status == 400 and "markdown format is not supported" in body["error"]
