@@ -29,17 +29,13 @@ class EncoderMemory:
     outputs: torch.Tensor  # (batch, src_len, encoder_output_size)
     projected_keys: torch.Tensor  # (batch, src_len, attention_size)
     src_mask: torch.Tensor  # (batch, src_len) bool, True on real positions
-    # (batch, src_len, n): the outputs times weights that only ever multiply the attention
-    # context; filled in by translator.inference.InferenceModel for beam search, else None.
-    value_products: torch.Tensor | None = None
 
     def index_select(self, indices: torch.Tensor) -> "EncoderMemory":
-        """Rows ``indices`` of every tensor, e.g. to repeat each sentence once per beam."""
+        """Rows ``indices`` of every tensor, e.g. the sentences still being decoded."""
         return EncoderMemory(
             self.outputs.index_select(0, indices),
             self.projected_keys.index_select(0, indices),
             self.src_mask.index_select(0, indices),
-            None if self.value_products is None else self.value_products.index_select(0, indices),
         )
 
 

@@ -17,12 +17,29 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from translator.decoder import DecoderState, EncoderMemory
+from dataclasses import dataclass
+
+from translator.decoder import DecoderState, EncoderMemory, select_state
 from translator.model import Seq2Seq
 
 # Above this, tables would cost more memory than the products they replace are worth.
 MAX_TABLE_BYTES = 256 * 2**20
 OUTPUT_ALIGNMENT = 64
+
+
+@dataclass
+class InferenceMemory:
+    """The model's :class:`EncoderMemory` plus this model's own per-sentence cache."""
+
+    encoder: EncoderMemory
+    # (batch, src_len, gates + output_size): the encoder outputs times the weights that only
+    # ever multiply the attention context; made at the first beam-search step, else None.
+    value_products: torch.Tensor | None = None
+
+    def index_select(self, sentences: torch.Tensor) -> "InferenceMemory":
+        """Sentences ``sentences`` of the memory and of the cache."""
+        products = None if self.value_products is None else self.value_products.index_select(0, sentences)
+        return InferenceMemory(self.encoder.index_select(sentences), products)
 
 
 class InferenceModel:
@@ -94,12 +111,26 @@ class InferenceModel:
         element_bytes = rnn.weight_ih_l0.element_size()
         return config.tgt_vocab_size * (gates + config.output_size) * element_bytes <= MAX_TABLE_BYTES
 
-    def encode(self, src_ids: torch.Tensor, src_lengths: torch.Tensor) -> tuple[EncoderMemory, DecoderState]:
-        """Exactly :meth:`Seq2Seq.encode`."""
-        return self.model.encode(src_ids, src_lengths)
+    @property
+    def vocab_size(self) -> int:
+        """Target vocabulary size; :meth:`step`'s logits are wider, padded with -inf."""
+        return self.config.tgt_vocab_size
+
+    def encode(self, src_ids: torch.Tensor, src_lengths: torch.Tensor) -> tuple[InferenceMemory, DecoderState]:
+        """:meth:`Seq2Seq.encode`, its memory wrapped with room for this model's cache."""
+        encoder_memory, state = self.model.encode(src_ids, src_lengths)
+        return InferenceMemory(encoder_memory), state
+
+    def select_state(self, state: DecoderState, rows: torch.Tensor) -> DecoderState:
+        """Rows ``rows`` of a decoder state."""
+        return select_state(state, rows)
+
+    def select_memory(self, memory: InferenceMemory, sentences: torch.Tensor) -> InferenceMemory:
+        """Sentences ``sentences`` of the memory, cache included."""
+        return memory.index_select(sentences)
 
     def step(
-        self, prev_ids: torch.Tensor, state: DecoderState, memory: EncoderMemory
+        self, prev_ids: torch.Tensor, state: DecoderState, memory: InferenceMemory
     ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
         """:meth:`Seq2Seq.step`: prev_ids (rows,) -> logits, new state, weights (rows, src_len).
 
@@ -107,12 +138,12 @@ class InferenceModel:
         """
         query = state[0][-1]  # (rows, hidden), the top layer
         projected_query = self.attention.query_layer(query)
-        batch = memory.outputs.size(0)
-        beams = prev_ids.size(0) > batch
-        if beams and memory.value_products is None:  # once per batch; index_select carries it
-            memory.value_products = torch.matmul(memory.outputs, self.value_weight)
-        values = memory.value_products if beams else memory.outputs
-        context, weights = self.attention.attend(projected_query, memory.projected_keys, values, memory.src_mask)
+        encoder = memory.encoder
+        beams = prev_ids.size(0) > encoder.outputs.size(0)
+        if beams and memory.value_products is None:  # once per batch; select_memory carries it
+            memory.value_products = torch.matmul(encoder.outputs, self.value_weight)
+        values = memory.value_products if beams else encoder.outputs
+        context, weights = self.attention.attend(projected_query, encoder.projected_keys, values, encoder.src_mask)
         if beams:  # context is sum_s w_s (W h_s): the products, not the context itself
             context_gates, context_pre_output = context.split([self.value_weight.size(1) - self.output_size,
                                                                self.output_size], dim=1)

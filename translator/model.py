@@ -1,8 +1,9 @@
 """The sequence-to-sequence model: encoder, additive attention, decoder.
 
-Search code talks to it through two calls only: :meth:`Seq2Seq.encode` once per batch and
-:meth:`Seq2Seq.step` once per target position, so it never knows whether a GRU or an LSTM is
-inside.
+Search code talks to it through :meth:`Seq2Seq.encode` once per batch, :meth:`Seq2Seq.step`
+once per target position and two row selections (the
+:class:`~translator.decoding.DecodingModel` protocol), so it never knows whether a GRU or an
+LSTM is inside.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from translator.config import ModelConfig
-from translator.decoder import Decoder, DecoderState, EncoderMemory
+from translator.decoder import Decoder, DecoderState, EncoderMemory, select_state
 from translator.encoder import Encoder
 from translator.tokenizer import PAD_ID
 
@@ -48,6 +49,19 @@ class Seq2Seq(nn.Module):
         """Score the next piece: prev_ids (batch,) -> logits (batch, tgt_vocab), state, weights."""
         pre_output, state, weights = self.decoder.step(self.decoder.embed(prev_ids), state, memory)
         return self.decoder.output_projection(pre_output), state, weights
+
+    @property
+    def vocab_size(self) -> int:
+        """Target vocabulary size (the width of :meth:`step`'s logits)."""
+        return self.config.tgt_vocab_size
+
+    def select_state(self, state: DecoderState, rows: torch.Tensor) -> DecoderState:
+        """Rows ``rows`` of a decoder state (search reorders beams with it)."""
+        return select_state(state, rows)
+
+    def select_memory(self, memory: EncoderMemory, sentences: torch.Tensor) -> EncoderMemory:
+        """Sentences ``sentences`` of the attention memory."""
+        return memory.index_select(sentences)
 
     def pre_outputs(
         self, src_ids: torch.Tensor, src_lengths: torch.Tensor, tgt_in_ids: torch.Tensor

@@ -14,9 +14,7 @@ from typing import Callable
 
 import torch
 
-from translator.decoder import select_state
-from translator.inference import InferenceModel
-from translator.model import Seq2Seq
+from translator.decoding import DecodingModel
 from translator.options import SearchOptions
 from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
@@ -62,7 +60,7 @@ def output_limits(src_lengths: torch.Tensor, options: SearchOptions) -> torch.Te
 
 @torch.inference_mode()
 def beam_search(
-    model: Seq2Seq | InferenceModel,
+    model: DecodingModel,
     src_ids: torch.Tensor,
     src_lengths: torch.Tensor,
     options: SearchOptions,
@@ -78,8 +76,9 @@ def beam_search(
     finished too. Done sentences leave the batch.
 
     Args:
-        model: the translation model (put in eval mode by the caller), or an
-            :class:`~translator.inference.InferenceModel` built from it.
+        model: anything with the :class:`~translator.decoding.DecodingModel` calls: a
+            :class:`~translator.model.Seq2Seq` in eval mode, an
+            :class:`~translator.inference.InferenceModel` or an :class:`~translator.ensemble.Ensemble`.
         src_ids: (batch, src_len) source piece ids padded with PAD_ID.
         src_lengths: (batch,) true source lengths.
         options: beam size, n-best, length penalty and output caps.
@@ -94,13 +93,13 @@ def beam_search(
     batch_size, src_len = src_ids.shape
     beam = options.beam_size
     alpha = options.length_penalty
-    vocab_size = model.config.tgt_vocab_size  # logits may be wider, padded with -inf
+    vocab_size = model.vocab_size  # logits may be wider, padded with -inf
     memory, state = model.encode(src_ids, src_lengths)
     limits = output_limits(src_lengths, options).to(device)
     longest = int(limits.max())
 
     # One memory row per sentence (attention broadcasts it over the beam); beam rows of state.
-    state = select_state(state, torch.arange(batch_size, device=device).repeat_interleave(beam))
+    state = model.select_state(state, torch.arange(batch_size, device=device).repeat_interleave(beam))
 
     # Live hypotheses, per active sentence and beam; all of them have `step` pieces.
     scores = torch.full((batch_size, beam), float("-inf"), device=device)  # raw cumulative log-probs
@@ -165,7 +164,7 @@ def beam_search(
             attention = _gather_beams(cand_attention, alive_slots)
         prev_ids = cand_ids.gather(1, alive_slots).view(-1)
         beam_origin = origin.gather(1, alive_slots)
-        state = select_state(state, (torch.arange(rows, device=device).unsqueeze(1) * beam + beam_origin).view(-1))
+        state = model.select_state(state, (torch.arange(rows, device=device).unsqueeze(1) * beam + beam_origin).view(-1))
 
         done = at_cap | torch.isfinite(done_scores).all(dim=1)
         done, leaving = _leaving(done, step_hook, active)
@@ -180,8 +179,8 @@ def beam_search(
             if attention is not None:
                 attention, done_attention = attention[keep], done_attention[keep]
             keep_rows = (keep.unsqueeze(1) * beam + torch.arange(beam, device=device)).view(-1)
-            memory = memory.index_select(keep)
-            state = select_state(state, keep_rows)
+            memory = model.select_memory(memory, keep)
+            state = model.select_state(state, keep_rows)
             prev_ids = prev_ids.index_select(0, keep_rows)
     return SearchResult(results)
 
@@ -258,7 +257,7 @@ def _collect(
 
 @torch.inference_mode()
 def greedy_search(
-    model: Seq2Seq | InferenceModel,
+    model: DecodingModel,
     src_ids: torch.Tensor,
     src_lengths: torch.Tensor,
     options: SearchOptions,
@@ -302,13 +301,13 @@ def greedy_search(
                 break
             active, scores, tokens, prev_ids = active[keep], scores[keep], tokens[keep], prev_ids[keep]
             attention = None if attention is None else attention[keep]
-            memory = memory.index_select(keep)
-            state = select_state(state, keep)
+            memory = model.select_memory(memory, keep)
+            state = model.select_state(state, keep)
     return SearchResult(results)
 
 
 def search(
-    model: Seq2Seq | InferenceModel,
+    model: DecodingModel,
     src_ids: torch.Tensor,
     src_lengths: torch.Tensor,
     options: SearchOptions,

@@ -25,12 +25,13 @@ def test_steps_match_the_plain_model(rnn_type, decoder_layers, beam):
     src, lengths = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0]]), torch.tensor([4, 2])
     with torch.no_grad():
         memory, state = model.encode(src, lengths)
+        prepared_memory, _ = prepared.encode(src, lengths)
         state = tuple(part.repeat_interleave(beam, dim=1) for part in state)  # beam rows per sentence
         plain_state, prepared_state = state, state
         prev_ids = torch.full((2 * beam,), BOS_ID)
         for next_ids in ([9, 10], [11, 4], [7, 7]):
             plain_logits, plain_state, plain_weights = model.step(prev_ids, plain_state, memory)
-            logits, prepared_state, weights = prepared.step(prev_ids, prepared_state, memory)
+            logits, prepared_state, weights = prepared.step(prev_ids, prepared_state, prepared_memory)
             assert logits.size(1) % inference.OUTPUT_ALIGNMENT == 0  # padded width...
             assert torch.allclose(logits[:, :20], plain_logits, atol=1e-5)
             assert torch.all(logits[:, 20:] == float("-inf"))  # ...that no search can choose
