@@ -10,7 +10,10 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 from torch import nn
 
+from translator.casing import CaseRestorer, Style
 from translator.checkpoint import load_checkpoint, resolve_device
+from translator.decoding import DecodingModel
+from translator.ensemble import Ensemble
 from translator.inference import InferenceModel
 from translator.model import Seq2Seq
 from translator.options import DEFAULT_SEARCH, SearchOptions
@@ -73,6 +76,7 @@ class Translator:
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
         quantize: bool = False,
         version: str = "",
+        case_restorer: CaseRestorer | None = None,
     ) -> None:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
@@ -89,7 +93,7 @@ class Translator:
         self.model = model
         # What search runs: the model with its embedding products precomputed where that applies
         # (not for int8 models, whose quantized layers do their own products).
-        self.decoding_model: Seq2Seq | InferenceModel = (
+        self.decoding_model: DecodingModel = (
             InferenceModel(model) if InferenceModel.supports(model) else model
         )
         self.source_tokenizer = source_tokenizer
@@ -98,6 +102,7 @@ class Translator:
         self.dtype = dtype
         self.quantized = quantize
         self.version = version  # the checkpoint manifest's hash, e.g. "sha256:3f2a9c1b7d4e"
+        self.case_restorer = case_restorer
 
     @classmethod
     def from_pretrained(
@@ -122,7 +127,37 @@ class Translator:
             dtype=dtype,
             quantize=quantize,
             version=checkpoint.version,
+            case_restorer=CaseRestorer.load(path),
         )
+
+    @classmethod
+    def ensemble(
+        cls,
+        paths: Sequence[str | Path],
+        device: str | torch.device = "auto",
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
+        quantize: bool = False,
+    ) -> "Translator":
+        """One translator whose search averages the log-probabilities of several checkpoints.
+
+        The checkpoints must have the same sentencepiece models (e.g. snapshots of one run);
+        tokenization, casing and metadata come from the first.
+
+        Raises:
+            ValueError: fewer than two paths, or a checkpoint with other vocabularies.
+        """
+        if len(paths) < 2:
+            raise ValueError(f"an ensemble needs at least 2 checkpoints, got {len(paths)}")
+        translators = [cls.from_pretrained(path, device=device, dtype=dtype, quantize=quantize) for path in paths]
+        first = translators[0]
+        for path, other in zip(paths[1:], translators[1:]):
+            for side in ("source_tokenizer", "target_tokenizer"):
+                if getattr(other, side).model_proto != getattr(first, side).model_proto:
+                    raise ValueError(f"{path} has another {side.replace('_', ' ')} than {paths[0]}; "
+                                     "ensemble members must share their sentencepiece models")
+        first.decoding_model = Ensemble([translator.decoding_model for translator in translators])
+        first.metadata = {**first.metadata, "ensemble": [str(path) for path in paths]}
+        return first
 
     def translate(self, texts: Sequence[str], options: SearchOptions | None = None, **keywords: Any) -> list[str]:
         """Translate ``texts``; returns one string per input, in input order.
@@ -159,6 +194,7 @@ class Translator:
         max_batch_tokens: int = 4096,
         progress: Callable[[int], None] | None = None,
         step_hook: StepHook | None = None,
+        restore_case: bool = True,
         **search_options: Any,
     ) -> list[Translation]:
         """Translate ``texts`` with scores, the n-best list and (optionally) attention.
@@ -171,13 +207,20 @@ class Translator:
         empty translation with score 0. ``progress`` is called with the number of sentences
         finished after each batch. ``step_hook`` (see :data:`~translator.search.StepHook`) is called
         between decoding steps with the indices into ``texts`` of the sentences being searched; the
-        texts it abandons get ``None`` instead of a Translation.
+        texts it abandons get ``None`` instead of a Translation. With ``restore_case`` (and a checkpoint that has a casing
+        table), all-lower-case and ALL-UPPER-CASE texts are put into normal casing before they
+        are translated, and upper-case texts get upper-case translations
+        (:mod:`translator.casing`).
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
         options = (options or DEFAULT_SEARCH).updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
+        styles: list[Style | None] = [None] * len(texts)
+        if restore_case and self.case_restorer is not None:
+            restored = [self.case_restorer.restore(text) for text in texts]
+            texts, styles = [text for text, _ in restored], [style for _, style in restored]
         source_ids = self.source_tokenizer.encode([text.strip() for text in texts])
         results: list[Translation | None] = [None] * len(texts)
         for index, text in enumerate(texts):
@@ -192,6 +235,11 @@ class Translator:
                 results[index] = translation
             if progress is not None:
                 progress(len(batch))
+        for result, style in zip(results, styles):
+            if style is not None and result is not None:
+                result.text = CaseRestorer.apply_style(result.text, style)
+                for candidate in result.n_best:
+                    candidate.text = CaseRestorer.apply_style(candidate.text, style)
         return results  # type: ignore[return-value]
 
     def _translate_batch(

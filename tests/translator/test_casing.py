@@ -1,0 +1,80 @@
+"""All-lower-case and ALL-UPPER-CASE input is put back into normal casing before translation."""
+
+from __future__ import annotations
+
+import pytest
+
+from translator.casing import CASING_FILE, CaseRestorer, casing_style
+from translator.translate import Translator
+
+TRAINING = [
+    "Ein Mann fährt auf der Straße.",
+    "Der Mann isst mit einem Hund.",
+    "Zwei Männer essen in New York.",
+    "Ein Hund läuft über die Straße.",
+    "Essen ist gut.",  # sentence-initial "Essen": the inner "essen" decides
+]
+
+
+@pytest.mark.parametrize("text, style", [
+    ("ein mann läuft.", "lower"), ("EIN MANN LÄUFT.", "upper"), ("Ein Mann läuft.", None),
+    ("ein Mann", None), ("42 !", None), ("a", None), ("OK", "upper"),
+])
+def test_casing_style_is_only_set_for_uniformly_cased_text(text, style):
+    assert casing_style(text) == style
+
+
+def test_lower_and_upper_case_get_the_usual_spellings():
+    restorer = CaseRestorer.from_lines(TRAINING)
+    assert restorer.restore("zwei männer essen in new york.") == ("Zwei Männer essen in New York.", "lower")
+    assert restorer.restore("ZWEI MÄNNER ESSEN IN NEW YORK.") == ("Zwei Männer essen in New York.", "upper")
+    # Upper case loses the ß; the upper-case key brings it back.
+    assert restorer.restore("EIN HUND LÄUFT ÜBER DIE STRASSE.") == ("Ein Hund läuft über die Straße.", "upper")
+    # Unknown words keep their letters (lower-cased), and the sentence starts with a capital.
+    assert restorer.restore("KATZEN SCHLAFEN.") == ("Katzen schlafen.", "upper")
+
+
+def test_normally_cased_text_is_left_alone():
+    restorer = CaseRestorer.from_lines(TRAINING)
+    for text in ("ein Mann isst.", "Der mann läuft.", "  ", ""):
+        assert restorer.restore(text) == (text, None)
+
+
+def test_only_upper_case_input_gives_upper_case_output():
+    assert CaseRestorer.apply_style("A man runs.", "upper") == "A MAN RUNS."
+    assert CaseRestorer.apply_style("A man runs.", "lower") == "A man runs."
+    assert CaseRestorer.apply_style("A man runs.", None) == "A man runs."
+
+
+def test_table_round_trips_and_a_broken_file_is_named(tmp_path):
+    restorer = CaseRestorer.from_lines(TRAINING)
+    restorer.save(tmp_path)
+    assert CaseRestorer.load(tmp_path) == restorer
+    assert CaseRestorer.load(tmp_path / "nowhere") is None
+    (tmp_path / CASING_FILE).write_text('{"format_version": 1, "lower": {"a": 3}, "upper": {}}')
+    with pytest.raises(ValueError, match=CASING_FILE):
+        CaseRestorer.load(tmp_path)
+    (tmp_path / CASING_FILE).write_text("[]")
+    with pytest.raises(ValueError, match="not a valid casing table"):
+        CaseRestorer.load(tmp_path)
+
+
+def test_translator_translates_recased_input_like_the_normal_input(tiny_model_dir, tmp_path):
+    import shutil
+
+    directory = tmp_path / "cased"
+    shutil.copytree(tiny_model_dir, directory)
+    CaseRestorer.from_lines(["x a b c", "x h g d"]).save(directory)  # the symbols are lower-case words
+    translator = Translator.from_pretrained(directory, device="cpu")
+    assert translator.case_restorer is not None
+    inputs = ["A B C", "H G D"]
+    recased = [translator.case_restorer.restore(text)[0] for text in inputs]
+    assert recased == ["A b c", "H g d"]
+    normal = translator.translate_detailed(recased, beam_size=3, n_best=2)
+    shouted = translator.translate_detailed(inputs, beam_size=3, n_best=2)
+    for plain, upper in zip(normal, shouted):
+        assert upper.text == plain.text.upper() and upper.score == pytest.approx(plain.score)
+        assert [c.text for c in upper.n_best] == [c.text.upper() for c in plain.n_best]
+    assert any(result.text for result in normal)
+    unrestored = translator.translate(["A B C"], beam_size=3, restore_case=False)
+    assert unrestored == Translator.from_pretrained(tiny_model_dir, device="cpu").translate(["A B C"], beam_size=3)
