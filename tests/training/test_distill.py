@@ -1,0 +1,73 @@
+"""translator-distill: the student trains on the teacher's beam-search translations."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.training.conftest import tiny_overrides
+from training import distill as distill_module
+from training.config import load_config
+from training.distill import distill, main, teacher_translations
+from translator.checkpoint import load_checkpoint
+from translator.translate import Translator
+
+
+def student_config(corpus, output_dir, **train):
+    overrides = tiny_overrides(corpus, output_dir, **train)
+    overrides.update({"data.src_lang": "xx", "data.tgt_lang": "yy"})
+    return load_config(None, overrides)
+
+
+def test_student_trains_on_the_teachers_translations(corpus, tmp_path, tiny_model_dir):
+    config = student_config(corpus, tmp_path / "student", max_steps="3", attention_plots="0")
+    best = distill(tiny_model_dir, config, beam_size=3)
+    translations = tmp_path / "student" / "distill" / "train.yy"
+    sources = corpus["train_src"].read_text().splitlines()
+    expected = Translator.from_pretrained(tiny_model_dir, device="cpu").translate(sources, beam_size=3)
+    assert translations.read_text(encoding="utf-8").split("\n")[:-1] == [" ".join(t.split()) for t in expected]
+    metadata = load_checkpoint(best).metadata
+    assert metadata["training_data"]["train_tgt"] == str(translations)
+    assert "teacher" in metadata["training_data"]["name"]
+
+
+def test_a_killed_translation_run_continues_and_a_new_teacher_starts_over(corpus, tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(distill_module, "CHUNK_SENTENCES", 128)
+    output = tmp_path / "straight.yy"
+    teacher_translations(tiny_model_dir, corpus["train_src"], output, beam_size=2)
+    complete = output.read_bytes()
+    # A kill after two chunks and half a line: the partial file and its key are on disk.
+    killed = tmp_path / "killed.yy"
+    shutil.copy(output.with_name("straight.yy.key.json"), killed.with_name("killed.yy.key.json"))
+    lines = complete.split(b"\n")
+    killed.with_name("killed.yy.partial").write_bytes(b"\n".join(lines[:256]) + b"\n" + lines[256][:3])
+    calls = []
+    teacher_translations(tiny_model_dir, corpus["train_src"], killed, beam_size=2,
+                         progress=lambda done, total: calls.append(done))
+    assert killed.read_bytes() == complete
+    assert calls[0] == 384  # it continued after the 256 complete lines
+    assert not killed.with_name("killed.yy.partial").exists()
+    # Another teacher (other weights) does not reuse the file.
+    other = tmp_path / "other-teacher"
+    shutil.copytree(tiny_model_dir, other)
+    from tests.conftest import tiny_model
+    from translator.checkpoint import save_checkpoint
+    from translator.tokenizer import Tokenizer
+    tokenizer = Tokenizer.load(other / "source.spm")
+    shutil.rmtree(other)
+    save_checkpoint(other, tiny_model(tokenizer.vocab_size, seed=11), tokenizer, tokenizer,
+                    {"source_language": "xx", "target_language": "yy"})
+    calls.clear()
+    teacher_translations(other, corpus["train_src"], killed, beam_size=2, progress=lambda d, t: calls.append(d))
+    assert calls[0] == 128  # started over
+    assert killed.read_bytes() != complete
+
+
+def test_cli_refuses_a_teacher_of_another_language_pair(corpus, tmp_path, tiny_model_dir, capsys):
+    config = tmp_path / "student.yaml"
+    config.write_text(f"data:\n  train_src: {corpus['train_src']}\n  train_tgt: {corpus['train_tgt']}\n"
+                      f"  valid_src: {corpus['valid_src']}\n  valid_tgt: {corpus['valid_tgt']}\n"
+                      "  src_lang: de\n  tgt_lang: en\n")
+    assert main([str(tiny_model_dir), "--config", str(config), "--train.output_dir", str(tmp_path / "o")]) == 2
+    assert "translates xx->yy" in capsys.readouterr().err

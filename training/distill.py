@@ -1,0 +1,173 @@
+"""``translator-distill``: sequence-level knowledge distillation (Kim & Rush, 2016).
+
+A large teacher translates the training sources with beam search; a smaller student is then
+trained by the normal training command on (source, teacher translation) pairs. The student
+learns the teacher's single, consistent choice per sentence instead of the spread of human
+references, which lets a small model decoded greedily come close to the teacher's beam search
+(the same recipe gives Firefox's offline translation its speed).
+
+The teacher's translations are written in chunks to ``<output_dir>/distill/`` so a killed run
+continues where it stopped; they are keyed by the teacher's weights, the source file and the
+search options, and redone when any of them changes. The final file is renamed into place
+only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from training.config import TrainConfig, field_flags, load_config
+from training.data import read_lines
+
+CHUNK_SENTENCES = 2048
+
+
+def _fingerprint(teacher_dir: Path, source: Path, beam_size: int, length_penalty: float) -> dict:
+    """What the teacher's translations depend on."""
+    digest = hashlib.sha256()
+    with open(teacher_dir / "model.safetensors", "rb") as weights:
+        for block in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(block)
+    stat = source.stat()
+    return {"teacher": str(teacher_dir), "teacher_weights_sha256": digest.hexdigest(), "source": str(source),
+            "source_bytes": stat.st_size, "source_mtime_ns": stat.st_mtime_ns,
+            "beam_size": beam_size, "length_penalty": length_penalty}
+
+
+def teacher_translations(teacher_dir: Path, source: Path, output: Path, beam_size: int = 5,
+                         length_penalty: float = 1.0, batch_sentences: int = 64, device: str = "auto",
+                         progress: Callable[[int, int], None] | None = None) -> Path:
+    """Translate every line of ``source`` with the teacher into ``output`` (resumable, atomic).
+
+    Returns ``output``, line-aligned with ``source``. ``progress(done, total)`` is called after
+    each chunk.
+    """
+    from translator.translate import Translator
+
+    sources = read_lines(source)
+    fingerprint = _fingerprint(teacher_dir, source, beam_size, length_penalty)
+    if output.exists() and _read_json(_key_path(output)) == fingerprint:
+        return output
+    partial = output.with_name(output.name + ".partial")
+    key_path = _key_path(output)
+    done = 0
+    if partial.exists() and _read_json(key_path) == fingerprint:
+        with open(partial, "rb") as handle:
+            content = handle.read()
+        done = content.count(b"\n")
+        with open(partial, "r+b") as handle:  # drop a line cut off by a kill
+            handle.truncate(content.rfind(b"\n") + 1 if done else 0)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(b"")
+        _write_json_atomic(key_path, fingerprint)
+    translator = Translator.from_pretrained(teacher_dir, device=device)
+    with open(partial, "a", encoding="utf-8") as handle:
+        for start in range(done, len(sources), CHUNK_SENTENCES):
+            chunk = sources[start : start + CHUNK_SENTENCES]
+            outputs = translator.translate(chunk, beam_size=beam_size, length_penalty=length_penalty,
+                                           max_batch_sentences=batch_sentences, restore_case=False)
+            # A translation is one line: a newline inside one would misalign the pairs.
+            handle.write("".join(" ".join(text.split()) + "\n" for text in outputs))
+            handle.flush()
+            os.fsync(handle.fileno())
+            if progress is not None:
+                progress(start + len(chunk), len(sources))
+    os.replace(partial, output)
+    return output
+
+
+def _key_path(output: Path) -> Path:
+    return output.with_name(output.name + ".key.json")
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json_atomic(path: Path, value: dict) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def distill(teacher_dir: Path, config: TrainConfig, resume: bool = False, beam_size: int = 5,
+            length_penalty: float = 1.0, batch_sentences: int = 64, translate_only: bool = False) -> Path:
+    """Make the teacher's translations of ``config.data.train_src``, then train the student on them.
+
+    Returns the student's best checkpoint (or the translations file with ``translate_only``).
+    """
+    from translator.checkpoint import read_metadata
+
+    teacher_meta = read_metadata(teacher_dir)
+    if (teacher_meta.get("source_language"), teacher_meta.get("target_language")) != (config.data.src_lang, config.data.tgt_lang):
+        raise ValueError(f"teacher {teacher_dir} translates {teacher_meta.get('source_language')}->"
+                         f"{teacher_meta.get('target_language')}, the config {config.data.src_lang}->{config.data.tgt_lang}")
+    output = Path(config.train.output_dir) / "distill" / f"train.{config.data.tgt_lang}"
+
+    def report(done: int, total: int) -> None:
+        print(f"teacher translations: {done}/{total}", file=sys.stderr, flush=True)
+
+    translations = teacher_translations(teacher_dir, Path(config.data.train_src), output, beam_size,
+                                        length_penalty, batch_sentences, config.train.device, report)
+    if translate_only:
+        return translations
+    from training.trainer import train
+
+    data = config.data.model_copy(update={
+        "train_tgt": translations,
+        "name": f"{config.data.name} (targets: beam-{beam_size} translations by the teacher {teacher_dir})",
+    })
+    return train(config.model_copy(update={"data": data}), resume=resume)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``translator-distill``."""
+    parser = argparse.ArgumentParser(
+        prog="translator-distill",
+        description="Sequence-level knowledge distillation: translate the config's training sources with "
+        "TEACHER_DIR (beam search), then train the config's (smaller) model on those translations. Every "
+        "config field can be overridden with a flag, as in translator-train.",
+    )
+    parser.add_argument("teacher", type=Path, help="teacher checkpoint directory, e.g. models/de-en")
+    parser.add_argument("--config", type=Path, required=True, help="the student's YAML training config")
+    parser.add_argument("--resume", action="store_true", help="continue the student's training from last/")
+    parser.add_argument("--beam-size", type=int, default=5, help="teacher beam size (default 5)")
+    parser.add_argument("--length-penalty", type=float, default=1.0, help="teacher GNMT alpha (default 1.0)")
+    parser.add_argument("--batch-size", type=int, default=64, help="teacher sentences per batch (default 64)")
+    parser.add_argument("--translate-only", action="store_true", help="stop after the teacher's translations")
+    for dotted, description in field_flags():
+        parser.add_argument(f"--{dotted}", dest=dotted, metavar="VALUE", help=description)
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    try:
+        if args.beam_size < 1 or args.batch_size < 1:
+            raise ValueError("--beam-size and --batch-size must be >= 1")
+        config = load_config(args.config, overrides)
+        if config.train.threads:
+            import torch
+
+            torch.set_num_threads(config.train.threads)
+        result = distill(args.teacher, config, args.resume, args.beam_size, args.length_penalty,
+                         args.batch_size, args.translate_only)
+    except (ValueError, OSError) as error:
+        print(f"translator-distill: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("translator-distill: interrupted; run the same command again to continue", file=sys.stderr)
+        return 130
+    print(("teacher translations: " if args.translate_only else "best checkpoint: ") + str(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
