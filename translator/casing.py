@@ -130,16 +130,20 @@ class CaseRestorer:
 
     @classmethod
     def load(cls, directory: str | Path) -> "CaseRestorer | None":
-        """The directory's table, or None when it has no ``casing.json``.
+        """The directory's table, or None when it has no ``casing.json`` (unverified: checkpoints
+        are loaded through :func:`translator.checkpoint.load_checkpoint`, which checks the manifest)."""
+        path = Path(directory) / CASING_FILE
+        return cls.parse(path.read_bytes(), path) if path.exists() else None
+
+    @classmethod
+    def parse(cls, raw: bytes, path: str | Path) -> "CaseRestorer":
+        """A table from the bytes of ``casing.json``.
 
         Raises:
-            ValueError: the file exists but is not a casing table of this format.
+            ValueError: naming ``path``, when it is not a casing table of this format.
         """
-        path = Path(directory) / CASING_FILE
-        if not path.exists():
-            return None
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
+            payload = json.loads(raw.decode("utf-8"))
             if payload.get("format_version") != FORMAT_VERSION:
                 raise ValueError(f"format_version {payload.get('format_version')!r}, expected {FORMAT_VERSION}")
             lower, upper = payload["lower"], payload["upper"]

@@ -32,6 +32,7 @@ from safetensors.torch import save_file
 
 from translator import __version__
 from translator.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
+from translator.casing import CASING_FILE, CaseRestorer
 from translator.config import ModelConfig
 from translator.manifest import MANIFEST_FILE, CheckpointError, VerifiedFiles, read_verified, write_manifest
 from translator.metadata import parse_metadata, validate_metadata
@@ -68,6 +69,7 @@ class Checkpoint:
     target_tokenizer: Tokenizer
     metadata: dict[str, Any] = field(default_factory=dict)
     version: str = ""
+    case_restorer: CaseRestorer | None = None  # from casing.json, when the checkpoint has one
 
 
 def save_checkpoint(
@@ -162,7 +164,13 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     model = Seq2Seq(config.model)
     model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=False)
     model.to(device).eval()
-    return Checkpoint(model, tokenizers[0], tokenizers[1], metadata, files.version)
+    case_restorer = None
+    if CASING_FILE in files.contents:
+        try:
+            case_restorer = CaseRestorer.parse(files.contents[CASING_FILE], Path(directory) / CASING_FILE)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+    return Checkpoint(model, tokenizers[0], tokenizers[1], metadata, files.version, case_restorer)
 
 
 def _read_checkpoint(
@@ -174,7 +182,7 @@ def _read_checkpoint(
         for name in required:  # a clearer message for a directory that is not a checkpoint at all
             if not (directory / name).is_file():
                 raise CheckpointError(f"{directory / name} is missing; is {directory} a model directory?")
-    files = read_verified(directory, keep=(*required, METADATA_FILE))
+    files = read_verified(directory, keep=(*required, METADATA_FILE, CASING_FILE))
     for name in required:
         if name not in files.contents:
             raise CheckpointError(f"{directory / name} is missing; is {directory} a model directory?")

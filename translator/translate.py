@@ -127,7 +127,7 @@ class Translator:
             dtype=dtype,
             quantize=quantize,
             version=checkpoint.version,
-            case_restorer=CaseRestorer.load(path),
+            case_restorer=checkpoint.case_restorer,
         )
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from translator.casing import CASING_FILE, CaseRestorer, casing_style
+from translator.manifest import write_manifest
 from translator.translate import Translator
 
 TRAINING = [
@@ -59,12 +60,28 @@ def test_table_round_trips_and_a_broken_file_is_named(tmp_path):
         CaseRestorer.load(tmp_path)
 
 
+def test_a_broken_casing_table_in_a_checkpoint_is_a_checkpoint_error(tiny_model_dir, tmp_path):
+    import shutil
+
+    from translator.checkpoint import CheckpointError, load_checkpoint
+
+    directory = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, directory)
+    (directory / CASING_FILE).write_text("{}")
+    write_manifest(directory)
+    with pytest.raises(CheckpointError, match=f"{CASING_FILE} is not a valid casing table"):
+        load_checkpoint(directory)
+
+
 def test_translator_translates_recased_input_like_the_normal_input(tiny_model_dir, tmp_path):
     import shutil
 
     directory = tmp_path / "cased"
     shutil.copytree(tiny_model_dir, directory)
     CaseRestorer.from_lines(["x a b c", "x h g d"]).save(directory)  # the symbols are lower-case words
+    with pytest.raises(ValueError, match="casing.json is not listed"):
+        Translator.from_pretrained(directory, device="cpu")  # verified like every other file
+    write_manifest(directory)
     translator = Translator.from_pretrained(directory, device="cpu")
     assert translator.case_restorer is not None
     inputs = ["A B C", "H G D"]
