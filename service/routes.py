@@ -157,7 +157,8 @@ def _model_info(model: LoadedModel) -> ModelInfo:
     return ModelInfo(
         name=model.name, source_lang=model.source_lang, target_lang=model.target_lang, version=model.version,
         library_version=model.metadata.get("library_version"), device=str(model.translator.device),
-        dtype=model.translator.dtype, scores=model.scores(),
+        dtype=model.translator.dtype, scores=model.scores(), domain=model.metadata.get("domain"),
+        case_restoration=model.translator.case_restorer is not None,
     )
 
 

@@ -160,6 +160,11 @@ class ModelInfo(BaseModel):
     device: str
     dtype: str
     scores: dict[str, Any] = Field(default_factory=dict, description="Evaluation scores from the checkpoint.")
+    domain: dict[str, Any] | None = Field(
+        None, description="What text the model was trained on, with recorded translations of sentences outside "
+        "that domain (from its metadata), so nobody is surprised by them.")
+    case_restoration: bool = Field(
+        False, description="Whether all-lower-case and ALL-UPPER-CASE input is put into normal casing first.")
 
 
 class Direction(BaseModel):

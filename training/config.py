@@ -29,6 +29,8 @@ class DataConfig(_Section):
     max_length_ratio: float = Field(3.0, gt=0, description="drop pairs whose piece-length ratio exceeds this")
     name: str = Field("", description="name of the data set, recorded in the model's metadata")
     terms: str = Field("", description="licence / terms of use of the data, recorded in metadata")
+    domain: str = Field("", description="what kind of text it is (e.g. 'short descriptions of everyday scenes'), "
+                        "recorded in metadata so users know what the model is for")
     cache_dir: Path | None = Field(
         None, description="where the prepared (tokenized, binarized) training data is kept (default: "
         "<output_dir>/cache); runs on the same files and tokenizers can share one")

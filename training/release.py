@@ -11,13 +11,16 @@ import argparse
 import json
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from training.evaluate import evaluate
 from translator.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
+from translator.casing import CaseRestorer
 from translator.checkpoint import (
     METADATA_FILE, CheckpointError, load_checkpoint, make_readable, read_metadata, write_manifest,
 )
+from translator.lines import read_lines
 from translator.manifest import MANIFEST_FILE, read_verified
 from translator.metadata import validate_metadata
 from translator.options import DEFAULT_SEARCH
@@ -25,9 +28,26 @@ from translator.options import DEFAULT_SEARCH
 NOT_SHIPPED = frozenset({"training_state.pt", MANIFEST_FILE})  # optimiser state stays with the run
 
 
+@dataclass(frozen=True)
+class Description:
+    """What a release states about the model besides its scores, so nobody is surprised by it.
+
+    ``domain`` says what text the model was trained on (default: the training data's ``domain``
+    in its metadata); each ``out_of_domain`` sentence is translated by the released model (beam 5)
+    and recorded with its translation, as a measured example of what happens outside that
+    domain. ``casing_from`` (training sources) adds a casing table (translator.casing) to a
+    checkpoint written without one.
+    """
+
+    domain: str | None = None
+    out_of_domain: tuple[str, ...] = ()
+    casing_from: Path | None = None
+
+
 def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref: Path,
             beam_sizes: tuple[int, ...] = (1, 5),
-            length_penalty: float = DEFAULT_SEARCH.length_penalty) -> dict:
+            length_penalty: float = DEFAULT_SEARCH.length_penalty,
+            description: Description = Description()) -> dict:
     """Ship ``checkpoint`` at ``destination`` with its measured test scores in the metadata; returns them.
 
     The verified files of ``checkpoint`` (every file but the optimiser state, so data added later,
@@ -46,7 +66,7 @@ def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref:
             staging = staging_directory(destination)
             try:
                 return _stage_and_swap(checkpoint, staging, destination, test_name, src, ref, beam_sizes,
-                                       length_penalty)
+                                       length_penalty, description)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -56,12 +76,14 @@ def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref:
 
 
 def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_name: str, src: Path, ref: Path,
-                    beam_sizes: tuple[int, ...], length_penalty: float) -> dict:
+                    beam_sizes: tuple[int, ...], length_penalty: float, description: Description) -> dict:
     load_checkpoint(checkpoint)  # refuse to ship a checkpoint that does not verify or load
     files = read_verified(checkpoint)
     for name, data in files.contents.items():
         if name not in NOT_SHIPPED:
             (staging / name).write_bytes(data)
+    if description.casing_from is not None:
+        CaseRestorer.from_lines(read_lines(description.casing_from)).save(staging)
     write_manifest(staging)
     scores = {}
     for beam_size in beam_sizes:
@@ -76,6 +98,7 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_nam
         }
     metadata = read_metadata(staging)
     metadata.setdefault("test", {})[test_name] = scores
+    _describe(metadata, staging, description)
     validate_metadata(metadata, staging / METADATA_FILE)
     (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
     write_manifest(staging)
@@ -84,6 +107,24 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_nam
     load_checkpoint(staging)  # what goes live is exactly what was verified and scored
     replace_directory(staging, destination)
     return scores
+
+
+def _describe(metadata: dict, staging: Path, description: Description) -> None:
+    """Record the domain and the staged model's own translations of the out-of-domain examples."""
+    from translator.translate import Translator
+
+    domain = dict(metadata.get("domain") or {})
+    stated = description.domain or domain.get("description") or (metadata.get("training_data") or {}).get("domain")
+    if stated:
+        domain["description"] = stated
+    if description.out_of_domain:
+        translator = Translator.from_pretrained(staging, device="cpu")
+        outputs = translator.translate(list(description.out_of_domain), beam_size=5)
+        domain["out_of_domain_examples"] = [
+            {"source": source, "translation": output} for source, output in zip(description.out_of_domain, outputs)
+        ]
+    if domain:
+        metadata["domain"] = domain
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,10 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beam-sizes", type=int, nargs="+", default=[1, 5], help="beam sizes to score (default 1 5)")
     parser.add_argument("--length-penalty", type=float, default=DEFAULT_SEARCH.length_penalty,
                         help=f"GNMT alpha for beam search (default {DEFAULT_SEARCH.length_penalty})")
+    parser.add_argument("--domain", help="what text the model was trained on, e.g. 'short descriptions of "
+                        "everyday scenes (image captions)' (default: the training data's domain in its metadata)")
+    parser.add_argument("--out-of-domain", action="append", default=[], metavar="SENTENCE",
+                        help="a sentence outside that domain; its translation by the released model is recorded "
+                        "beside it in metadata.json (repeatable)")
+    parser.add_argument("--casing-from", type=Path, metavar="FILE",
+                        help="training source file to build a casing table from (for all-lower/ALL-UPPER input), "
+                        "for a checkpoint written without one")
     args = parser.parse_args(argv)
     try:
+        description = Description(args.domain, tuple(args.out_of_domain), args.casing_from)
         scores = release(args.checkpoint, args.destination, args.test_name, args.src, args.ref,
-                         tuple(args.beam_sizes), args.length_penalty)
+                         tuple(args.beam_sizes), args.length_penalty, description)
     except (CheckpointError, ValueError) as error:
         print(f"translator-release: error: {error}", file=sys.stderr)
         return 2

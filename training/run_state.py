@@ -42,6 +42,7 @@ def metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]
         "training_data": {
             "name": config.data.name,
             "terms": config.data.terms,
+            "domain": config.data.domain,
             "train_src": str(config.data.train_src),
             "train_tgt": str(config.data.train_tgt),
         },

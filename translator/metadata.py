@@ -28,6 +28,7 @@ class TrainingData(_Open):
     terms: str | None = None
     train_src: str | None = None
     train_tgt: str | None = None
+    domain: str | None = None
 
 
 class TrainingInfo(_Open):
@@ -52,6 +53,20 @@ class TestScore(_Open):
     command: str | None = None
 
 
+class Example(_Open):
+    """A sentence and the model's translation of it, recorded by ``translator-release``."""
+
+    source: str
+    translation: str
+
+
+class Domain(_Open):
+    """What text the model was trained on, and what it does outside it."""
+
+    description: str | None = None
+    out_of_domain_examples: list[Example] | None = None
+
+
 class CheckpointMetadata(_Open):
     """Contents of ``metadata.json``."""
 
@@ -65,6 +80,7 @@ class CheckpointMetadata(_Open):
     test: dict[str, dict[str, TestScore]] | None = None
     selection: str | None = None
     averaged_from: list[str] | None = None
+    domain: Domain | None = None
 
 
 def validate_metadata(data: Any, source: str | Path) -> dict[str, Any]:

@@ -29,7 +29,9 @@ def second_model_dir(tiny_model_dir: Path) -> Path:
     if not directory.exists():
         shutil.copytree(tiny_model_dir, directory)
         metadata = json.loads((directory / "metadata.json").read_text())
-        metadata.update(source_language="yy", target_language="xx", validation={"valid_bleu": 12.5})
+        metadata.update(source_language="yy", target_language="xx", validation={"valid_bleu": 12.5},
+                        domain={"description": "symbol strings",
+                                "out_of_domain_examples": [{"source": "Wie spät ist es?", "translation": "a a"}]})
         (directory / "metadata.json").write_text(json.dumps(metadata))
         write_manifest(directory)
     return directory

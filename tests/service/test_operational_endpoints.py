@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 
 
-def test_models_lists_languages_version_device_and_scores(make_settings, tiny_model_dir, second_model_dir):
+def test_models_lists_languages_version_device_scores_and_domain(make_settings, tiny_model_dir, second_model_dir):
     with TestClient(create_app(make_settings(model_dirs=[tiny_model_dir, second_model_dir]))) as client:
         models = client.get("/models").json()["models"]
     assert [(m["name"], m["source_lang"], m["target_lang"]) for m in models] == [
@@ -18,6 +18,10 @@ def test_models_lists_languages_version_device_and_scores(make_settings, tiny_mo
     assert models[0]["version"].startswith("sha256:") and models[0]["library_version"]
     assert models[0]["scores"] == {}
     assert models[1]["scores"] == {"validation": {"valid_bleu": 12.5}}
+    assert models[0]["domain"] is None
+    assert models[1]["domain"]["description"] == "symbol strings"
+    assert models[1]["domain"]["out_of_domain_examples"][0]["source"] == "Wie spät ist es?"
+    assert models[0]["case_restoration"] is False
 
 
 def test_health_reports_ok(client):

@@ -126,3 +126,23 @@ def test_a_killed_release_process_leaves_the_shipped_model_and_the_next_release_
     assert model_directories(ServiceSettings(_env_file=None, models_root=destination.parent)) == [destination]
     ship(run_checkpoint, destination, test_set)
     assert sorted(p.name for p in destination.parent.iterdir()) == ["xx-yy"]
+
+
+def test_release_states_the_domain_with_measured_out_of_domain_examples_and_adds_a_casing_table(
+        tmp_path, run_checkpoint, test_set, capsys):
+    training_sources = tmp_path / "train.src"
+    training_sources.write_text("x a b\nx h g\n")
+    destination = tmp_path / "models" / "xx-yy"
+    assert release_main([str(run_checkpoint), str(destination), "--test-name", "t", "--src", str(test_set[0]),
+                         "--ref", str(test_set[1]), "--beam-sizes", "1", "--domain", "symbol strings",
+                         "--out-of-domain", "a b c d e f g h", "--out-of-domain", "h h h",
+                         "--casing-from", str(training_sources)]) == 0
+    checkpoint = load_checkpoint(destination)  # casing.json is under the new manifest
+    assert checkpoint.case_restorer is not None
+    domain = checkpoint.metadata["domain"]
+    assert domain["description"] == "symbol strings"
+    from translator.translate import Translator
+    expected = Translator.from_pretrained(destination, device="cpu").translate(["a b c d e f g h", "h h h"], beam_size=5)
+    assert domain["out_of_domain_examples"] == [
+        {"source": "a b c d e f g h", "translation": expected[0]}, {"source": "h h h", "translation": expected[1]},
+    ]
