@@ -44,6 +44,24 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 LIBRETRANSLATE_FIELDS = {"q", "source", "target", "format", "alternatives", "api_key"}
 OUR_FIELDS = {"text", "texts", "source_lang", "target_lang", "model"}
 
+_TEXT = {"type": "string"}
+_TRANSLATE_FIELDS = {
+    "q": {"anyOf": [_TEXT, {"type": "array", "items": _TEXT}], "description": "Text, or a list of texts (JSON)."},
+    "source": {"type": "string", "description": "Source language code, or auto to detect it.", "example": "auto"},
+    "target": {"type": "string", "description": "Target language code.", "example": "en"},
+    "format": {"type": "string", "enum": ["text", "html"], "default": "text"},
+    "alternatives": {"type": "integer", "minimum": 0, "default": 0, "description": "Other candidates to return."},
+    "api_key": {"type": "string", "description": "The API key, when the server has one."},
+}
+
+
+def _request_body(fields: dict[str, dict], required: list[str]) -> dict[str, Any]:
+    """OpenAPI requestBody: the same fields as JSON or as form data (the endpoints read the body themselves)."""
+    schema = {"type": "object", "properties": fields, "required": required}
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": schema}, "application/x-www-form-urlencoded": {"schema": schema}}}}
+
+
 # Our errors' statuses in LibreTranslate's vocabulary (it answers 400, 403, 429 or 500).
 STATUS_CODES = {401: 403, 404: 400, 413: 400, 422: 400, 503: 429, 504: 500}
 
@@ -172,11 +190,13 @@ def install_libretranslate(app: FastAPI) -> None:
     for prefix in (BASE_URL, ""):
         if prefix:  # at the root, POST /translate reaches this endpoint through LibreTranslateDispatch
             router.add_api_route(f"{prefix}/translate", translate, methods=["POST"],
-                                 summary="Translate (LibreTranslate-compatible)")
+                                 summary="Translate (LibreTranslate-compatible)",
+                                 openapi_extra=_request_body(_TRANSLATE_FIELDS, ["q", "source", "target"]))
         router.add_api_route(f"{prefix}/languages", languages_list, methods=["GET"],
                              summary="Languages and their targets (LibreTranslate-compatible)")
         router.add_api_route(f"{prefix}/detect", detect, methods=["POST"],
-                             summary="Detect the language (LibreTranslate-compatible)")
+                             summary="Detect the language (LibreTranslate-compatible)",
+                             openapi_extra=_request_body({"q": _TEXT, "api_key": _TRANSLATE_FIELDS["api_key"]}, ["q"]))
         router.add_api_route(f"{prefix}/frontend/settings", frontend_settings, methods=["GET"],
                              summary="Front-end settings (LibreTranslate-compatible)")
     app.include_router(router)

@@ -98,6 +98,15 @@ def test_detect_puts_the_right_language_first(client, text, language):
     assert [c["confidence"] for c in candidates] == sorted((c["confidence"] for c in candidates), reverse=True)
 
 
+def test_openapi_documents_the_compatible_parameters(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    body = paths["/libretranslate/translate"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "application/x-www-form-urlencoded"}
+    assert {"q", "source", "target", "format", "alternatives", "api_key"} == set(
+        body["application/json"]["schema"]["properties"])
+    assert "requestBody" in paths["/detect"]["post"]
+
+
 def test_frontend_settings(client):
     settings = client.get("/frontend/settings").json()
     assert settings["charLimit"] == 5000 and settings["keyRequired"] is False
