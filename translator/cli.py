@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization of linear and RNN layers (CPU)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for torch (default 0: torch's choice, one per physical core)")
+    parser.add_argument("--keep-case", action="store_true",
+                        help="translate all-lower-case and ALL-UPPER-CASE input as it is, without first restoring "
+                        "normal casing from the model's casing.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 quantize=args.quantize)
         with tqdm(total=None if args.running_text else len(lines), unit="sent", file=sys.stderr,
                   disable=args.no_progress or args.input is None) as bar:
-            batching = dict(max_batch_sentences=args.batch_size, progress=bar.update)
+            batching = dict(max_batch_sentences=args.batch_size, progress=bar.update, restore_case=not args.keep_case)
             if args.running_text:
                 results = translator.translate_paragraphs([text], options=options, **batching)
             else:

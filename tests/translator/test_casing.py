@@ -95,3 +95,24 @@ def test_translator_translates_recased_input_like_the_normal_input(tiny_model_di
     assert any(result.text for result in normal)
     unrestored = translator.translate(["A B C"], beam_size=3, restore_case=False)
     assert unrestored == Translator.from_pretrained(tiny_model_dir, device="cpu").translate(["A B C"], beam_size=3)
+
+
+def test_cli_restores_case_unless_told_to_keep_it(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    from translator.cli import main as translate_main
+
+    directory = tmp_path / "cased"
+    shutil.copytree(tiny_model_dir, directory)
+    CaseRestorer.from_lines(["x a b c", "x h g d"]).save(directory)
+    write_manifest(directory)
+    source = tmp_path / "input.txt"
+    source.write_text("A B C\nH G D\n", encoding="utf-8")
+    translator = Translator.from_pretrained(directory, device="cpu")
+    for flags, expected in (
+        ([], translator.translate(["A B C", "H G D"], beam_size=2)),
+        (["--keep-case"], translator.translate(["A B C", "H G D"], beam_size=2, restore_case=False)),
+    ):
+        assert translate_main([str(directory), "--input", str(source), "--beam-size", "2", "--no-progress", *flags]) == 0
+        assert capsys.readouterr().out.split("\n")[:-1] == expected
+    assert expected != translator.translate(["A B C", "H G D"], beam_size=2)  # the flag made a difference
