@@ -37,7 +37,7 @@ def average_checkpoints(directories: list[Path], output: Path, half_precision: b
     metadata = {**first.metadata, "averaged_from": [str(d) for d in directories]}
     metadata.pop("validation", None)  # the average has not been validated
     return save_checkpoint(output, first.model, first.source_tokenizer, first.target_tokenizer, metadata,
-                           half_precision=half_precision)
+                           half_precision=half_precision, case_restorer=first.case_restorer)
 
 
 def main(argv: list[str] | None = None) -> int:

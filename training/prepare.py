@@ -33,6 +33,7 @@ from training.config import TrainConfig
 from training.corpus import check_aligned, sample_pairs
 from training.data import CleaningReport, read_parallel
 from training.validation import ValidationData
+from translator.casing import CaseRestorer
 from translator.tokenizer import Tokenizer, train_tokenizer
 
 TOKENIZER_FILES = ("source.spm", "target.spm")
@@ -46,6 +47,7 @@ class PreparedData:
     valid: ValidationData  # empty on ranks other than 0 (only rank 0 validates)
     tokenizers: tuple[Tokenizer, Tokenizer]  # (source, target)
     report: CleaningReport
+    case_restorer: CaseRestorer | None = None  # casing table of the source side, saved in every checkpoint
 
 
 def prepare_data(config: TrainConfig, run_dir: Path, resume: bool = False, rank: int = 0) -> PreparedData:
@@ -75,7 +77,7 @@ def prepare_data(config: TrainConfig, run_dir: Path, resume: bool = False, rank:
         directory = cache_directory(_cache_root(config, run_dir), key)
         meta = read_meta(directory, key)
         data = PreparedData(TokenPairs(directory, meta), ValidationData([], [], []), tokenizers,
-                            report_from_meta(meta))
+                            report_from_meta(meta), CaseRestorer.load(run_dir))
     return data
 
 
@@ -116,7 +118,7 @@ def _prepare(config: TrainConfig, run_dir: Path, resume: bool) -> PreparedData:
         for batch in token_batches(valid_src_ids, valid_tgt_ids, config.train.batch_tokens, seed=0)
     ]
     return PreparedData(TokenPairs(directory, meta), ValidationData(valid_src, valid_tgt, valid_batches),
-                        tokenizers, report_from_meta(meta))
+                        tokenizers, report_from_meta(meta), CaseRestorer.load(run_dir))
 
 
 def read_validation(src_path: Path, tgt_path: Path) -> tuple[list[str], list[str]]:
@@ -140,6 +142,10 @@ def _train_tokenizers(config: TrainConfig, run_dir: Path, pairs: int) -> tuple[T
     else:
         source = train_tokenizer(src, tok.vocab_size, tok.model_type, tok.character_coverage, size)
         target = train_tokenizer(tgt, tok.vocab_size, tok.model_type, tok.character_coverage, size)
+    # The same sample gives the casing table (translator.casing): all-lower and ALL-UPPER input is
+    # restored to the spellings seen here before it is translated. A run from before casing tables
+    # existed resumes without one.
+    CaseRestorer.from_lines(src).save(run_dir)
     del src, tgt
     for tokenizer, name in zip((source, target), TOKENIZER_FILES):
         staging = run_dir / f".{name}.tmp"

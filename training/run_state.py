@@ -13,6 +13,7 @@ import torch
 
 from training.config import TrainConfig
 from translator import __version__
+from translator.casing import CaseRestorer
 from translator.checkpoint import load_checkpoint, save_checkpoint
 from translator.model import Seq2Seq
 from translator.tokenizer import Tokenizer
@@ -61,7 +62,8 @@ def save_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer, s
         "python_rng": random.getstate(),
     }
     save_checkpoint(run_dir / "last", model, *tokenizers, metadata(config, state, {}),
-                    write_extra=lambda staging: torch.save(payload, staging / STATE_FILE))
+                    write_extra=lambda staging: torch.save(payload, staging / STATE_FILE),
+                    case_restorer=CaseRestorer.load(run_dir))
 
 
 def save_snapshot(run_dir: Path, model: Seq2Seq, tokenizers: tuple[Tokenizer, Tokenizer], config: TrainConfig,
@@ -69,7 +71,7 @@ def save_snapshot(run_dir: Path, model: Seq2Seq, tokenizers: tuple[Tokenizer, To
     """Keep this validation's weights in ``snapshots/step-N``; only the newest ``keep_snapshots`` stay."""
     snapshots = run_dir / "snapshots"
     save_checkpoint(snapshots / f"step-{state.step:08d}", model, *tokenizers, metadata(config, state, scores),
-                    half_precision=config.train.save_half_precision)
+                    half_precision=config.train.save_half_precision, case_restorer=CaseRestorer.load(run_dir))
     for old in sorted(p for p in snapshots.iterdir() if p.name.startswith("step-"))[: -config.train.keep_snapshots]:
         shutil.rmtree(old)
 

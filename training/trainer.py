@@ -182,7 +182,7 @@ def _validate_and_checkpoint(run: Run, state: TrainingState, window: Window, lr:
         improved, stop_reason = apply_validation(state, scores["valid_bleu"], opt)
         if improved:
             save_checkpoint(run.run_dir / "best", run.model, *tokenizers, metadata(run.config, state, scores),
-                            half_precision=opt.save_half_precision)
+                            half_precision=opt.save_half_precision, case_restorer=run.data.case_restorer)
         if stop_reason:
             _log(f"stopping: {stop_reason}")
         train_loss, throughput = window.summary(run.world_size) if window.tokens else (float("nan"), 0.0)

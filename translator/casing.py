@@ -20,6 +20,7 @@ own tokenization (the text comes back re-spaced) and has no key for upper-case s
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -122,10 +123,12 @@ class CaseRestorer:
         return translation.upper() if style == "upper" else translation
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``casing.json`` into a checkpoint directory (the caller makes that atomic)."""
+        """Write ``casing.json`` into ``directory`` (atomically: a kill leaves the old file or the new)."""
         path = Path(directory) / CASING_FILE
         payload = {"format_version": FORMAT_VERSION, "lower": self.lower, "upper": self.upper}
-        path.write_text(json.dumps(payload, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        staging = path.with_name(f".{CASING_FILE}.tmp")
+        staging.write_text(json.dumps(payload, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(staging, path)
         return path
 
     @classmethod

@@ -80,11 +80,13 @@ def save_checkpoint(
     metadata: dict[str, Any] | None = None,
     half_precision: bool = False,
     write_extra: Callable[[Path], None] | None = None,
+    case_restorer: CaseRestorer | None = None,
 ) -> Path:
     """Write a checkpoint directory atomically (build beside it, then swap it into place).
 
     ``write_extra`` may add files (e.g. optimiser state) to the directory before it is swapped in,
-    so they land together with the weights or not at all; the manifest covers them too. Leftover
+    so they land together with the weights or not at all; the manifest covers them too.
+    ``case_restorer`` (the training data's casing table) is saved as ``casing.json``. Leftover
     staging directories of ``directory`` from an interrupted save are removed first.
 
     Raises:
@@ -103,6 +105,8 @@ def save_checkpoint(
             source_tokenizer.save(staging / SOURCE_TOKENIZER_FILE)
             target_tokenizer.save(staging / TARGET_TOKENIZER_FILE)
             (staging / METADATA_FILE).write_text(json.dumps(full_metadata, indent=2, ensure_ascii=False) + "\n")
+            if case_restorer is not None:
+                case_restorer.save(staging)
             if write_extra is not None:
                 write_extra(staging)
             write_manifest(staging)

@@ -181,3 +181,17 @@ def test_a_corpus_filtered_out_entirely_is_refused_naming_the_files(corpus, tmp_
     error = capsys.readouterr().err
     assert f"every pair of {corpus['train_src']}" in error and "600 too long" in error
     assert not (tmp_path / "run" / "last").exists()
+
+
+def test_checkpoints_carry_the_training_sources_casing_table(corpus, tmp_path):
+    from training.average import average_checkpoints
+
+    sources = corpus["train_src"].read_text().splitlines()
+    corpus["train_src"].write_text("".join(s.replace("a", "A") + "\n" for s in sources))  # "A" is a name here
+    best = run(corpus, tmp_path / "run", max_steps="40", attention_plots="0")
+    for directory in (best, tmp_path / "run" / "last", *sorted((tmp_path / "run" / "snapshots").iterdir())):
+        restorer = load_checkpoint(directory).case_restorer
+        assert restorer is not None and restorer.spelling("a", "lower") == "A", directory
+        assert restorer.restore("b A c") == ("b A c", None)
+    averaged = average_checkpoints(sorted((tmp_path / "run" / "snapshots").iterdir()), tmp_path / "averaged")
+    assert load_checkpoint(averaged).case_restorer == load_checkpoint(best).case_restorer
