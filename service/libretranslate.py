@@ -165,7 +165,8 @@ async def detect(request: Request) -> JSONResponse:
         raise LibreTranslateError(400, "Invalid request: missing q parameter (a string)")
     registry, _ = _running(state)
     found = await detect_languages(registry, [q])
-    return JSONResponse([{"confidence": round(100 * d.confidence, 1), "language": d.language} for d in found])
+    candidates = [{"confidence": round(100 * d.confidence, 1), "language": d.language} for d in found]
+    return JSONResponse([c for c in candidates if c["confidence"] > 0])  # not the languages it surely is not
 
 
 @_answers_like_libretranslate

@@ -95,6 +95,7 @@ def test_languages_lists_every_language_with_its_reachable_targets(client):
 def test_detect_puts_the_right_language_first(client, text, language):
     candidates = client.post("/detect", data={"q": text}).json()
     assert candidates[0]["language"] == language and candidates[0]["confidence"] > 50
+    assert all(c["confidence"] > 0 for c in candidates)
     assert [c["confidence"] for c in candidates] == sorted((c["confidence"] for c in candidates), reverse=True)
 
 
