@@ -11,11 +11,15 @@ so it keeps answering (``/health`` included) while the model works. The policy:
 - **Sentence-level fairness.** A batch takes its sentences round-robin across the waiting jobs of
   its group (the group of the oldest waiting job first), so a 64-text request shares every batch
   with the one-text requests beside it instead of going first.
-- **Time slicing.** Between decoding steps (the search's step hook) a batch that has had the
-  worker for ``slice_s`` while other sentences wait hands it over: the worker runs a batch of the
-  waiting work, then resumes the first one where it stopped (at most ``max_nesting`` deep). So a
-  cheap request waits at most about one slice behind an expensive one, and the expensive one
-  still gets a slice after every batch that overtook it.
+- **Cheap work overtakes expensive work.** A request's cost is estimated per sentence as its
+  beam size times its longest output cap (``max_output_length``, or ``max_output_ratio`` times
+  the source length if smaller): the rows and steps its search may take. Between decoding steps
+  (the search's step hook) a batch that has had the worker for ``slice_s`` while *cheaper* work
+  waits hands it over: the worker runs a batch of the cheapest waiting group, then resumes the
+  first one where it stopped (at most ``max_nesting`` deep), and then keeps the worker at least as
+  long as the overtaking took before it can be overtaken again. So a cheap request waits about one
+  slice behind an expensive one, the expensive one keeps at least half the worker while cheap work
+  streams in, and expensive requests never overtake each other.
 - **Cancellation.** A job whose request timed out or whose client hung up is cancelled: its
   waiting sentences are dropped, and its sentences in a running batch leave the search at the
   next decoding step. When every job of a batch is gone the batch ends, so the worker goes idle.
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -56,6 +61,7 @@ class _Job:
     texts: list[str]
     lengths: list[int]  # source pieces per text
     future: asyncio.Future = field(repr=False)
+    cost: float = 0.0  # estimated cost of one sentence (see the module docstring)
     waiting: deque[int] = field(default_factory=deque)  # indices of texts not yet in a batch
     results: list[Translation | None] = field(default_factory=list)
     unanswered: int = 0
@@ -67,11 +73,20 @@ class _Job:
         return id(self.model), self.options
 
 
+def sentence_cost(options: SearchOptions, source_length: int) -> float:
+    """Beam rows times decoding steps that one sentence of ``source_length`` pieces may take."""
+    steps = options.max_output_length
+    if options.max_output_ratio is not None:
+        steps = min(steps, max(1, math.ceil(options.max_output_ratio * (source_length + 1))))
+    return float(options.beam_size * steps)
+
+
 @dataclass
 class _Slice:
-    """When the running batch last got the worker."""
+    """When the running batch last got the worker, and how long it keeps it before cheaper work may overtake."""
 
     started: float = field(default_factory=time.monotonic)
+    length: float = 0.0
 
 
 class BatchingQueue:
@@ -130,7 +145,8 @@ class BatchingQueue:
             )
         lengths = [len(ids) for ids in model.translator.source_tokenizer.encode(texts)]
         job = _Job(model, options, list(texts), lengths, asyncio.get_running_loop().create_future(),
-                   deque(range(len(texts))), [None] * len(texts), len(texts))
+                   sentence_cost(options, max(lengths, default=0)), deque(range(len(texts))), [None] * len(texts),
+                   len(texts))
         self.pending_sentences += len(texts)
         self._unanswered.add(job)
         self.metrics.accepted_requests.inc()
@@ -215,11 +231,15 @@ class BatchingQueue:
                 finally:
                     self.metrics.worker_busy.set(0)
 
-    def _take_batch(self) -> list[tuple[_Job, int]]:
-        """Waiting sentences of the oldest job's group, round-robin across its jobs (call holding _lock)."""
+    def _take_batch(self, cheaper_than: float | None = None) -> list[tuple[_Job, int]]:
+        """Waiting sentences of the oldest job's group (or, with ``cheaper_than``, of the cheapest job's group if
+        it costs less than that), round-robin across the group's jobs. Call it holding ``_lock``."""
         if not self._jobs:
             return []
-        group = self._jobs[0].group
+        first = self._jobs[0] if cheaper_than is None else min(self._jobs, key=lambda job: job.cost)
+        if cheaper_than is not None and first.cost >= cheaper_than:
+            return []
+        group = first.group
         jobs = [job for job in self._jobs if job.group == group]
         batch: list[tuple[_Job, int]] = []
         tokens = 0
@@ -249,16 +269,19 @@ class BatchingQueue:
         jobs = list(dict.fromkeys(job for job, _ in batch))
         model, options = jobs[0].model, jobs[0].options
         texts = [job.texts[index] for job, index in batch]
+        cost = max(job.cost for job in jobs)
         current = _Slice()
 
         def between_steps(active: torch.Tensor) -> torch.Tensor | None:
-            """The step hook: hand the worker over when the slice is used up, then drop cancelled sentences."""
-            if depth < self.max_nesting and time.monotonic() - current.started >= self.slice_s:
+            """The step hook: let cheaper work run when the slice is used up, then drop cancelled sentences."""
+            if depth < self.max_nesting and time.monotonic() - current.started >= max(self.slice_s, current.length):
                 with self._lock:
-                    overtaking = self._take_batch()
+                    overtaking = self._take_batch(cheaper_than=cost)
                 if overtaking:
+                    overtaken_at = time.monotonic()
                     self._run(overtaking, depth + 1)
                     self.metrics.preemptions.inc()
+                    current.length = time.monotonic() - overtaken_at  # paid back before the next overtaking
                 current.started = time.monotonic()
             if not any(job.cancelled for job in jobs):
                 return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import logging
 from typing import TYPE_CHECKING, Awaitable, TypeVar
 
@@ -84,6 +86,7 @@ async def reload_models(state: "ServiceState") -> None:
             return
         models = await asyncio.to_thread(_load_new_versions, state.settings, state.registry)
         state.registry = ModelRegistry(models)
+        await asyncio.to_thread(_release_memory)
         logger.info("reload done; serving %s", ", ".join(f"{m.name} {m.version}" for m in models))
 
 
@@ -113,6 +116,16 @@ def _load_new_versions(settings: ServiceSettings, current: ModelRegistry) -> lis
             logger.info("reload: %s version %s -> %s", name, old[name].version, model.version)
         models.append(model)
     return models or list(old.values())
+
+
+def _release_memory() -> None:
+    """Free the replaced models now and hand the freed heap back to the OS (glibc keeps it otherwise),
+    so reloads do not ratchet the resident memory up. Queued work still holding an old model keeps it."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _one_line(error: Exception) -> str:

@@ -62,9 +62,9 @@ def test_a_cheap_request_overtakes_a_long_batch(make_settings, serving, stepwise
     async def scenario():
         async with serving(app) as client:
             model.install(app)
-            long = asyncio.create_task(client.post("/translate", json={"text": "long"}))
+            long = asyncio.create_task(client.post("/translate", json={"text": "long", "beam_size": 4}))
             await asyncio.sleep(0.2)  # the long batch is running
-            cheap = await client.post("/translate", json={"text": "cheap"})
+            cheap = await client.post("/translate", json={"text": "cheap", "beam_size": 1})
             long_done_then = long.done()
             return cheap, long_done_then, await long
 
@@ -73,6 +73,24 @@ def test_a_cheap_request_overtakes_a_long_batch(make_settings, serving, stepwise
     assert not long_done_then
     assert model.finished == ["cheap", "long"]
     assert metric(app, "translator_preemptions_total") >= 1
+
+
+def test_expensive_requests_do_not_overtake_each_other(make_settings, serving, stepwise_model):
+    app = create_app(make_settings(batch_slice_ms=50))
+    model = stepwise_model(lambda text: 60)
+
+    async def scenario():
+        async with serving(app) as client:
+            model.install(app)
+            first = asyncio.create_task(client.post("/translate", json={"text": "first", "beam_size": 4}))
+            await asyncio.sleep(0.2)
+            second = asyncio.create_task(client.post("/translate", json={"text": "second", "beam_size": 4}))
+            return await first, await second
+
+    first, second = asyncio.run(scenario())
+    assert first.status_code == second.status_code == 200
+    assert model.finished == ["first", "second"]
+    assert metric(app, "translator_preemptions_total") == 0
 
 
 def test_batches_take_sentences_round_robin_across_requests(make_settings, serving, stepwise_model):
