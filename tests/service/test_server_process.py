@@ -93,13 +93,14 @@ def test_sighup_swaps_in_a_new_version_under_load_and_refuses_a_broken_one(tiny_
     shutil.copytree(tiny_model_dir, model_dir)
     with ServerProcess(model_dir, tmp_path) as server:
         old_version = httpx.get(server.url + "/models").json()["models"][0]["version"]
-        statuses: list[int] = []
+        statuses: list[tuple[float, int]] = []  # (when answered, status)
         stop = threading.Event()
 
         def load() -> None:
             with httpx.Client(timeout=30) as client:
                 while not stop.is_set():
-                    statuses.append(client.post(server.url + "/translate", json={"text": "a b c"}).status_code)
+                    status = client.post(server.url + "/translate", json={"text": "a b c"}).status_code
+                    statuses.append((time.monotonic(), status))
 
         clients = [threading.Thread(target=load) for _ in range(4)]
         for thread in clients:
@@ -109,6 +110,8 @@ def test_sighup_swaps_in_a_new_version_under_load_and_refuses_a_broken_one(tiny_
                         {"source_language": "xx", "target_language": "yy"})
         model_dir.rename(tmp_path / "retired")
         staged.rename(model_dir)
+        wait_until(lambda: len(statuses) >= 4, timeout=30)
+        reloaded_at = time.monotonic()
         server.signal(signal.SIGHUP)
 
         def new_version() -> str:
@@ -116,6 +119,8 @@ def test_sighup_swaps_in_a_new_version_under_load_and_refuses_a_broken_one(tiny_
 
         wait_until(lambda: new_version() != old_version, timeout=30)
         swapped_version = new_version()
+        swapped_at = time.monotonic()
+        wait_until(lambda: statuses[-1][0] > swapped_at, timeout=30)
         (model_dir / "model.safetensors").write_bytes(b"not a checkpoint")
         server.signal(signal.SIGHUP)
         wait_until(lambda: "reload refused for" in server.log(), timeout=30)
@@ -125,7 +130,8 @@ def test_sighup_swaps_in_a_new_version_under_load_and_refuses_a_broken_one(tiny_
             thread.join()
         kept_version = new_version()
         log = server.log()
-    assert len(statuses) > 20 and set(statuses) == {200}
+    assert {status for _, status in statuses} == {200}
+    assert statuses[0][0] < reloaded_at and statuses[-1][0] > swapped_at  # under load before and after the swap
     assert kept_version == swapped_version
     refused = [line for line in log.splitlines() if "reload refused for" in line]
     assert len(refused) == 1 and str(model_dir) in refused[0] and f"still serving version {swapped_version}" in refused[0]
