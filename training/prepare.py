@@ -11,8 +11,10 @@ load the same sentencepiece models and map the same cache files.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,12 +138,18 @@ def _train_tokenizers(config: TrainConfig, run_dir: Path, pairs: int) -> tuple[T
         tqdm.write(f"tokenizer: training sentencepiece on a random sample of {tok.sample_size:,} of {pairs:,} pairs")
     src, tgt = sample_pairs(data.train_src, data.train_tgt, tok.sample_size, config.train.seed)
     size = 2 * len(src) if tok.joint else len(src)  # all of the sample; sentencepiece need not subsample
+    settings = (tok.vocab_size, tok.model_type, tok.character_coverage, size)
     if tok.joint:
-        source = train_tokenizer(src + tgt, tok.vocab_size, tok.model_type, tok.character_coverage, size)
-        target = source
+        source = target = train_tokenizer(src + tgt, *settings)
+    elif "fork" in multiprocessing.get_all_start_methods():
+        # Sentencepiece's trainer holds the GIL: the target side trains in a forked process (it
+        # inherits the loaded modules, so it starts at once) while this one trains the source side.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            target_model = pool.submit(_trained_model, tgt, *settings)
+            source = train_tokenizer(src, *settings)
+            target = Tokenizer(target_model.result(), name="<trained>")
     else:
-        source = train_tokenizer(src, tok.vocab_size, tok.model_type, tok.character_coverage, size)
-        target = train_tokenizer(tgt, tok.vocab_size, tok.model_type, tok.character_coverage, size)
+        source, target = train_tokenizer(src, *settings), train_tokenizer(tgt, *settings)
     # The same sample gives the casing table (translator.casing): all-lower and ALL-UPPER input is
     # restored to the spellings seen here before it is translated. A run from before casing tables
     # existed resumes without one.
@@ -152,6 +160,11 @@ def _train_tokenizers(config: TrainConfig, run_dir: Path, pairs: int) -> tuple[T
         tokenizer.save(staging)
         os.replace(staging, run_dir / name)  # a run killed here keeps the old model or the new one
     return source, target
+
+
+def _trained_model(texts: list[str], *settings) -> bytes:
+    """A serialized sentencepiece model (run in a worker process)."""
+    return train_tokenizer(texts, *settings).model_proto
 
 
 def _load_tokenizers(run_dir: Path) -> tuple[Tokenizer, Tokenizer]:

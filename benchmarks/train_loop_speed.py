@@ -1,0 +1,115 @@
+"""End-to-end training throughput of ``translator-train`` on Multi30k for two or more checkouts
+of the code (e.g. before and after a change), run alternately in one sitting so the machine's
+drift hits both alike.
+
+Each run is ``python -m training`` with the checkout on PYTHONPATH, the shipped config and
+``--train.max_steps N``, validating once at step N on the first ``--valid-lines`` validation
+pairs (so the validation does not dominate); the figure is the run's own log: target tokens/s
+over its N steps (the trainer's ``target_tokens_per_second``; warm-up steps included, the same
+for every checkout).
+
+Usage::
+
+    git worktree add --detach /tmp/before <commit>
+    flock /tmp/cpu-timing.lock python benchmarks/train_loop_speed.py --code before=/tmp/before \\
+        --code after=. --json benchmarks/results/train_loop_speed.json --pause-pid 1234
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pausing  # noqa: E402
+from hardware import code_version, describe_machine, machine_line, print_and_save  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MULTI30K = ROOT.parent / "shared" / "data" / "multi30k"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--code", action="append", required=True, metavar="NAME=PATH",
+                        help="a checkout to measure (repeatable), e.g. before=/tmp/before")
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "multi30k_de_en.yaml",
+                        help="training config (default: configs/multi30k_de_en.yaml)")
+    parser.add_argument("--steps", type=int, default=100, help="training steps per run (default: 100)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per checkout, alternating (default: 2)")
+    parser.add_argument("--valid-lines", type=int, default=20, help="validation pairs used (default: 20)")
+    parser.add_argument("--pause-pid", type=int, action="append", default=[],
+                        help="SIGSTOP this process (e.g. a training run) during each run; repeatable")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    return parser.parse_args(argv)
+
+
+def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str) -> dict:
+    """One training run of ``code``; its logged throughput and loss."""
+    run_dir = scratch / name
+    flags = ["--config", str(args.config), "--train.output_dir", str(run_dir),
+             "--data.train_src", str(MULTI30K / "train.de"), "--data.train_tgt", str(MULTI30K / "train.en"),
+             "--data.valid_src", str(scratch / "valid.de"), "--data.valid_tgt", str(scratch / "valid.en"),
+             "--train.max_steps", str(args.steps), "--train.validate_every", str(args.steps),
+             "--train.keep_snapshots", "0", "--train.attention_plots", "0"]
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    with pausing.paused(args.pause_pid):
+        result = subprocess.run([sys.executable, "-m", "training", *flags], cwd=code, env=env,
+                                capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
+    record = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()][-1]
+    return {"target_tokens_per_second": record["target_tokens_per_second"], "train_loss": record["train_loss"],
+            "step": record["step"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    codes = dict(item.split("=", 1) for item in args.code)
+    machine = describe_machine()
+    print(machine_line(machine), flush=True)
+    runs: dict[str, list[dict]] = {name: [] for name in codes}
+    with tempfile.TemporaryDirectory(prefix="train_loop_speed-") as directory:
+        scratch = Path(directory)
+        for language in ("de", "en"):
+            lines = (MULTI30K / f"val.{language}").read_text(encoding="utf-8").splitlines()[: args.valid_lines]
+            (scratch / f"valid.{language}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for round_number in range(args.rounds):
+            for name, path in codes.items():
+                row = run_once(Path(path).resolve(), args, scratch, f"{name}-{round_number}")
+                runs[name].append(row)
+                print(f"  {name} round {round_number + 1}: {row['target_tokens_per_second']:.0f} target tokens/s",
+                      flush=True)
+    summary = {name: statistics.median(r["target_tokens_per_second"] for r in rows) for name, rows in runs.items()}
+    table = "\n".join([f"{args.steps} steps of {args.config.name}, median of {args.rounds} runs ({machine_line(machine)})"]
+                      + [f"{name:<10} {value:>8.0f} target tokens/s  (runs: "
+                         + ", ".join(f"{r['target_tokens_per_second']:.0f}" for r in runs[name]) + ")"
+                         for name, value in summary.items()])
+    results = {
+        "benchmark": "train_loop_speed",
+        "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+        "machine": machine,
+        "code": code_version(),
+        "checkouts": {name: {"path": path, **_commit(Path(path))} for name, path in codes.items()},
+        "steps": args.steps,
+        "paused_pids": args.pause_pid,
+        "paused_seconds": pausing.total_paused_seconds,
+        "runs": runs,
+        "median_target_tokens_per_second": summary,
+    }
+    print_and_save(table, results, args.json)
+    return 0
+
+
+def _commit(path: Path) -> dict:
+    result = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return {"commit": result.stdout.strip()}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
