@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,7 +52,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target", type=Path, default=MULTI30K / "train.en", help="target lines to synthesize from")
     parser.add_argument("--workdir", type=Path,
                         help="scratch directory for the corpus and runs (default: a new one under /tmp; deleted after)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the scratch directory; a later run with the same --workdir reuses its corpus")
+    parser.add_argument("--synthesize-only", action="store_true",
+                        help="only write the corpus into --workdir (e.g. before taking the timing lock)")
     parser.add_argument("--steps", type=int, default=3, help="steps per run (default: 3)")
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
                         help="SIGSTOP this process (e.g. a training run) during the two timed runs; repeatable")
@@ -59,11 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def synthesize(source: Path, target: Path, pairs: int, directory: Path, seed: int = 0) -> tuple[Path, Path]:
-    """Write ``pairs`` line pairs: the originals, then perturbed copies of them."""
+    """Write ``pairs`` line pairs: the originals, then perturbed copies of them (kept files are reused)."""
+    src_path, tgt_path = directory / f"train.{pairs}{source.suffix}", directory / f"train.{pairs}{target.suffix}"
+    done = directory / f"train.{pairs}.complete"
+    if done.exists():
+        return src_path, tgt_path
     src_lines = source.read_text(encoding="utf-8").splitlines()
     tgt_lines = target.read_text(encoding="utf-8").splitlines()
     rng = random.Random(seed)
-    src_path, tgt_path = directory / f"train.{pairs}{source.suffix}", directory / f"train.{pairs}{target.suffix}"
     with open(src_path, "w", encoding="utf-8") as src_file, open(tgt_path, "w", encoding="utf-8") as tgt_file:
         written, copy = 0, 0
         while written < pairs:
@@ -77,6 +85,7 @@ def synthesize(source: Path, target: Path, pairs: int, directory: Path, seed: in
             tgt_file.write("\n".join(tgt_block) + "\n")
             written += count
             copy += 1
+    done.touch()
     return src_path, tgt_path
 
 
@@ -112,6 +121,12 @@ class TreeMemory(threading.Thread):
             time.sleep(self.interval)
 
 
+def _children_cpu_seconds() -> float:
+    """User + system CPU time of this process's finished children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _descendants(pid: int) -> list[int]:
     pids, frontier = [pid], [pid]
     while frontier:
@@ -138,6 +153,8 @@ def _status(pid: int) -> dict[str, int]:
 def run_training(flags: list[str], run_dir: Path, pause_pids: list[int]) -> dict:
     """One ``python -m training`` run, timed and memory-sampled; its figures."""
     with pausing.paused(pause_pids):
+        load_before = os.getloadavg()[0]
+        cpu_before = _children_cpu_seconds()
         launched = time.time()
         start = time.perf_counter()
         process = subprocess.Popen([sys.executable, "-m", "training", *flags], cwd=ROOT,
@@ -148,6 +165,8 @@ def run_training(flags: list[str], run_dir: Path, pause_pids: list[int]) -> dict
         seconds = time.perf_counter() - start
         memory.stopped.set()
         memory.join()
+        cpu_seconds = _children_cpu_seconds() - cpu_before
+        load_after = os.getloadavg()[0]
     if process.returncode != 0:
         raise SystemExit(f"training failed ({process.returncode}):\n{output[-4000:]}")
     prepared = json.loads((run_dir / "prepare.json").read_text())
@@ -167,6 +186,8 @@ def run_training(flags: list[str], run_dir: Path, pause_pids: list[int]) -> dict
         "peak_rss_process_tree_mib": memory.tree_peak_kib / 1024,
         "processes": len(memory.processes_seen),
         "last_step": record["step"],
+        "cpu_seconds": cpu_seconds,
+        "load_average_1min_before_after": [load_before, load_after],
         "output_tail": output[-600:],
     }
 
@@ -175,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="data_scale-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
+    keep = args.keep or args.synthesize_only
     machine = describe_machine()
     print(machine_line(machine), flush=True)
     try:
@@ -182,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         src, tgt = synthesize(args.source, args.target, args.pairs, workdir)
         print(f"synthesized {args.pairs:,} pairs in {time.perf_counter() - started:.0f} s "
               f"({(src.stat().st_size + tgt.stat().st_size) / 2**20:.0f} MiB) in {workdir}", flush=True)
+        if args.synthesize_only:
+            return 0
         run_dir = workdir / "run"
+        shutil.rmtree(run_dir, ignore_errors=True)
         flags = ["--config", str(args.config), "--data.train_src", str(src), "--data.train_tgt", str(tgt),
                  "--train.output_dir", str(run_dir), "--train.validate_every", "1000000"]
         first = run_training(flags + ["--train.max_steps", str(args.steps)], run_dir, args.pause_pid)
@@ -191,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                                args.pause_pid)
         print(f"resumed run: {resumed['seconds']:.1f} s", flush=True)
     finally:
-        if not args.keep:
+        if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     rows = [("first run", first), ("--resume", resumed)]
     table = "\n".join(
@@ -200,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
          f"{'peak RSS MiB':>12} {'+workers MiB':>12}"]
         + [f"{name:<10} {row['seconds']:>7.1f} {row['seconds_to_first_step']:>13.1f} "
            f"{row['preparation_seconds']:>9.1f} {row['prepared_pairs_per_second']:>9.0f} "
-           f"{row['peak_rss_mib']:>12.0f} {row['peak_rss_process_tree_mib']:>12.0f}" for name, row in rows])
+           f"{row['peak_rss_mib']:>12.0f} {row['peak_rss_process_tree_mib']:>12.0f}  "
+           f"(CPU {row['cpu_seconds']:.0f} s, load {row['load_average_1min_before_after'][0]:.1f})"
+           for name, row in rows])
     results = {
         "benchmark": "data_scale",
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),

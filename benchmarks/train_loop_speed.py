@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="training config (default: configs/multi30k_de_en.yaml)")
     parser.add_argument("--steps", type=int, default=100, help="training steps per run (default: 100)")
     parser.add_argument("--rounds", type=int, default=2, help="runs per checkout, alternating (default: 2)")
+    parser.add_argument("--threads", type=int, default=0, help="train.threads for every run (0: the config's)")
     parser.add_argument("--valid-lines", type=int, default=20, help="validation pairs used (default: 20)")
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
                         help="SIGSTOP this process (e.g. a training run) during each run; repeatable")
@@ -57,6 +58,8 @@ def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str) -> 
              "--data.valid_src", str(scratch / "valid.de"), "--data.valid_tgt", str(scratch / "valid.en"),
              "--train.max_steps", str(args.steps), "--train.validate_every", str(args.steps),
              "--train.keep_snapshots", "0", "--train.attention_plots", "0"]
+    if args.threads:
+        flags += ["--train.threads", str(args.threads)]
     env = {**os.environ, "PYTHONPATH": str(code)}
     with pausing.paused(args.pause_pid):
         result = subprocess.run([sys.executable, "-m", "training", *flags], cwd=code, env=env,
@@ -65,7 +68,7 @@ def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str) -> 
         raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
     record = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()][-1]
     return {"target_tokens_per_second": record["target_tokens_per_second"], "train_loss": record["train_loss"],
-            "step": record["step"]}
+            "step": record["step"], "load_average_1min_after": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,8 @@ Run directory layout (``train.output_dir``)::
 
     config.yaml          the resolved configuration of the run
     source.spm target.spm  the sentencepiece models (trained once, reused on resume)
+    cache/pairs-*/       the prepared training data, memory-mapped (see training/cache.py)
+    prepare.json         the cleaning report, whether the cache was reused, preparation times
     best/                checkpoint with the best validation BLEU (what you ship)
     last/                latest checkpoint + training_state.pt, for --resume
     log.jsonl            one JSON object per validation
