@@ -29,7 +29,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.auth import key_matches, presented_key
 from service.detect import language_name
-from service.errors import InvalidRequest, Overloaded, ServiceError, describe_validation_errors
+from service.errors import ClientDisconnected, InvalidRequest, Overloaded, ServiceError, describe_validation_errors
+from service.lifecycle import cancel_on_disconnect
 from service.limits import check_request_limits, replaying
 from service.markup import parse_markup
 from service.pipeline import detect_languages, detect_source, translate_texts
@@ -83,6 +84,8 @@ def _answers_like_libretranslate(
     async def wrapped(request: Request) -> JSONResponse:
         try:
             return await endpoint(request)
+        except ClientDisconnected:
+            raise  # nobody reads the answer; counted as a hang-up, not as a LibreTranslate error
         except ServiceError as error:
             raise LibreTranslateError(STATUS_CODES.get(error.status_code, 500), error.message, error.headers) from None
 
@@ -116,8 +119,8 @@ async def translate(request: Request) -> JSONResponse:
         route = find_route(registry, detected.language if detected else source, target)
         options = body.search_options(state.settings.max_beam_size, state.settings.max_output_length)
         try:
-            results = await asyncio.wait_for(translate_texts(queue, route, options, units),
-                                             state.settings.request_timeout_s)
+            translating = cancel_on_disconnect(request, translate_texts(queue, route, options, units))
+            results = await asyncio.wait_for(translating, state.settings.request_timeout_s)
         except TimeoutError:
             raise LibreTranslateError(500, f"Cannot translate text: it took longer than "
                                       f"{state.settings.request_timeout_s:g} s; retry later") from None

@@ -88,6 +88,26 @@ def test_clients_that_hang_up_stop_costing_compute(tiny_model_dir, tmp_path):
     assert after.status_code == 200
 
 
+def test_libretranslate_clients_that_hang_up_stop_costing_compute(tiny_model_dir, tmp_path):
+    # LibreTranslate has no beam size: long texts make the work (25 x 1,000 pieces per request).
+    texts = [" ".join("abcdefgh"[(i + j) % 8] for i in range(999)) for j in range(25)]
+    with ServerProcess(tiny_model_dir, tmp_path) as server:
+        def hang_up() -> None:
+            with pytest.raises(httpx.TimeoutException):
+                httpx.post(server.url + "/translate", json={"q": texts, "source": "xx", "target": "yy"}, timeout=0.3)
+
+        threads = [threading.Thread(target=hang_up) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        idle_after = wait_until(lambda: server.metric("translator_worker_busy") == 0, timeout=5)
+        cancelled = server.metric("translator_cancelled_sentences_total")
+        after = httpx.post(server.url + "/translate", json={"q": "a b", "source": "xx", "target": "yy"}, timeout=10)
+    assert idle_after < 5 and cancelled >= 100  # of 200: most were still waiting when their clients left
+    assert after.status_code == 200 and isinstance(after.json()["translatedText"], str)
+
+
 def test_sighup_swaps_in_a_new_version_under_load_and_refuses_a_broken_one(tiny_model_dir, tmp_path, symbol_tokenizer):
     model_dir = tmp_path / "xx-yy"
     shutil.copytree(tiny_model_dir, model_dir)
