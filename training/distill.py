@@ -22,8 +22,9 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from training.config import TrainConfig, field_flags, load_config
+from training.config import TrainConfig, add_field_flags, field_overrides, load_config
 from training.data import read_lines
+from translator.atomic import write_text_atomic
 
 CHUNK_SENTENCES = 2048
 
@@ -66,7 +67,7 @@ def teacher_translations(teacher_dir: Path, source: Path, output: Path, beam_siz
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         partial.write_bytes(b"")
-        _write_json_atomic(key_path, fingerprint)
+        write_text_atomic(key_path, json.dumps(fingerprint, indent=2) + "\n")
     translator = Translator.from_pretrained(teacher_dir, device=device)
     with open(partial, "a", encoding="utf-8") as handle:
         for start in range(done, len(sources), CHUNK_SENTENCES):
@@ -92,12 +93,6 @@ def _read_json(path: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _write_json_atomic(path: Path, value: dict) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def distill(teacher_dir: Path, config: TrainConfig, resume: bool = False, beam_size: int = 5,
@@ -145,10 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--length-penalty", type=float, default=1.0, help="teacher GNMT alpha (default 1.0)")
     parser.add_argument("--batch-size", type=int, default=64, help="teacher sentences per batch (default 64)")
     parser.add_argument("--translate-only", action="store_true", help="stop after the teacher's translations")
-    for dotted, description in field_flags():
-        parser.add_argument(f"--{dotted}", dest=dotted, metavar="VALUE", help=description)
+    add_field_flags(parser)
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    overrides = field_overrides(args)
     try:
         if args.beam_size < 1 or args.batch_size < 1:
             raise ValueError("--beam-size and --batch-size must be >= 1")

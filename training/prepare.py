@@ -35,6 +35,7 @@ from training.config import TrainConfig
 from training.corpus import check_aligned, sample_pairs
 from training.data import CleaningReport, read_parallel
 from training.validation import ValidationData
+from translator.atomic import write_text_atomic
 from translator.casing import CaseRestorer
 from translator.tokenizer import Tokenizer, train_tokenizer
 
@@ -183,6 +184,4 @@ def _cache_root(config: TrainConfig, run_dir: Path) -> Path:
 
 
 def _write_json(path: Path, content: dict) -> None:
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(content, indent=1) + "\n")
-    os.replace(staging, path)
+    write_text_atomic(path, json.dumps(content, indent=1) + "\n")

@@ -36,6 +36,13 @@ def is_hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file through ``.NAME.tmp`` and a rename: a kill leaves the old file or the new one."""
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+
+
 def staging_directory(destination: Path) -> Path:
     """A new empty ``.NAME.staging-XXXX`` directory beside ``destination``."""
     destination.parent.mkdir(parents=True, exist_ok=True)

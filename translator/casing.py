@@ -20,12 +20,13 @@ own tokenization (the text comes back re-spaced) and has no key for upper-case s
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
+
+from translator.atomic import write_text_atomic
 
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # letters, with inner apostrophes (l'homme)
 CASING_FILE = "casing.json"
@@ -126,9 +127,7 @@ class CaseRestorer:
         """Write ``casing.json`` into ``directory`` (atomically: a kill leaves the old file or the new)."""
         path = Path(directory) / CASING_FILE
         payload = {"format_version": FORMAT_VERSION, "lower": self.lower, "upper": self.upper}
-        staging = path.with_name(f".{CASING_FILE}.tmp")
-        staging.write_text(json.dumps(payload, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(staging, path)
+        write_text_atomic(path, json.dumps(payload, ensure_ascii=False, sort_keys=True) + "\n")
         return path
 
     @classmethod
