@@ -11,7 +11,7 @@ def train_main(argv: list[str] | None = None) -> int:
     """Entry point of ``translator-train``."""
     # Imported here, not at the top: data preparation spawns worker processes that re-import
     # this module, and they must not pay for torch (which the config's model section imports).
-    from training.config import field_flags, load_config
+    from training.config import add_field_flags, field_overrides, load_config
 
     parser = argparse.ArgumentParser(
         prog="translator-train",
@@ -20,10 +20,9 @@ def train_main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config", type=Path, help="YAML config file (see configs/)")
     parser.add_argument("--resume", action="store_true", help="continue the run in train.output_dir from last/")
-    for dotted, description in field_flags():
-        parser.add_argument(f"--{dotted}", dest=dotted, metavar="VALUE", help=description)
+    add_field_flags(parser)
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    overrides = field_overrides(args)
     from training.trainer import train  # torch is imported only after the arguments are valid
 
     try:

@@ -3,6 +3,7 @@ at the start of training and saved beside the run."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any, Literal
 
@@ -120,3 +121,14 @@ def field_flags() -> list[tuple[str, str]]:
         for name, field in section_type.model_fields.items():  # type: ignore[union-attr]
             flags.append((f"{section}.{name}", field.description or ""))
     return flags
+
+
+def add_field_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--section.field VALUE`` flag per config field (see :func:`field_overrides`)."""
+    for dotted, description in field_flags():
+        parser.add_argument(f"--{dotted}", dest=dotted, metavar="VALUE", help=description)
+
+
+def field_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The config-field flags that were given, for :func:`load_config`."""
+    return {k: v for k, v in vars(args).items() if "." in k and v is not None}
