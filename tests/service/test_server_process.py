@@ -70,19 +70,25 @@ def test_a_second_sigterm_answers_the_rest_503_and_exits(tiny_model_dir, tmp_pat
     assert server.process.returncode == 0
 
 
+def hang_up_and_measure(server: ServerProcess, body: dict, clients: int = 8) -> tuple[float, float]:
+    """``clients`` POST ``body`` and hang up after 0.3 s; then the seconds until the worker is idle
+    (at most 5) and the number of sentences cancelled."""
+    def hang_up() -> None:
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(server.url + "/translate", json=body, timeout=0.3)
+
+    threads = [threading.Thread(target=hang_up) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    idle_after = wait_until(lambda: server.metric("translator_worker_busy") == 0, timeout=5)
+    return idle_after, server.metric("translator_cancelled_sentences_total")
+
+
 def test_clients_that_hang_up_stop_costing_compute(tiny_model_dir, tmp_path):
     with ServerProcess(tiny_model_dir, tmp_path) as server:
-        def hang_up() -> None:
-            with pytest.raises(httpx.TimeoutException):
-                httpx.post(server.url + "/translate", json=HEAVY, timeout=0.3)
-
-        threads = [threading.Thread(target=hang_up) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        idle_after = wait_until(lambda: server.metric("translator_worker_busy") == 0, timeout=5)
-        cancelled = server.metric("translator_cancelled_sentences_total")
+        idle_after, cancelled = hang_up_and_measure(server, HEAVY)
         after = httpx.post(server.url + "/translate", json={"text": "a b"}, timeout=10)
     assert idle_after < 5 and cancelled == 8
     assert after.status_code == 200
@@ -92,17 +98,7 @@ def test_libretranslate_clients_that_hang_up_stop_costing_compute(tiny_model_dir
     # LibreTranslate has no beam size: long texts make the work (25 x 1,000 pieces per request).
     texts = [" ".join("abcdefgh"[(i + j) % 8] for i in range(999)) for j in range(25)]
     with ServerProcess(tiny_model_dir, tmp_path) as server:
-        def hang_up() -> None:
-            with pytest.raises(httpx.TimeoutException):
-                httpx.post(server.url + "/translate", json={"q": texts, "source": "xx", "target": "yy"}, timeout=0.3)
-
-        threads = [threading.Thread(target=hang_up) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        idle_after = wait_until(lambda: server.metric("translator_worker_busy") == 0, timeout=5)
-        cancelled = server.metric("translator_cancelled_sentences_total")
+        idle_after, cancelled = hang_up_and_measure(server, {"q": texts, "source": "xx", "target": "yy"})
         after = httpx.post(server.url + "/translate", json={"q": "a b", "source": "xx", "target": "yy"}, timeout=10)
     assert idle_after < 5 and cancelled >= 100  # of 200: most were still waiting when their clients left
     assert after.status_code == 200 and isinstance(after.json()["translatedText"], str)
