@@ -54,6 +54,17 @@ class ModelRegistry:
         """A human-readable list of what is loaded, for error messages."""
         return ", ".join(f"{model.pair} (model {model.name!r})" for model in self.models)
 
+    def for_pair(self, source: str, target: str) -> LoadedModel | None:
+        """The model that answers ``source->target`` when a request names only the languages.
+
+        Several models may translate one pair (e.g. ``de-en`` and its distilled ``de-en-fast``): the one
+        named ``<source>-<target>`` answers, else the first by name; the others are chosen by name.
+        """
+        candidates = [m for m in self.models if (m.source_lang, m.target_lang) == (source, target)]
+        if not candidates:
+            return None
+        return next((m for m in candidates if m.name == f"{source}-{target}"), min(candidates, key=lambda m: m.name))
+
     def resolve(self, model: str | None, source_lang: str | None, target_lang: str | None) -> LoadedModel:
         """The model a request asks for, by ``model`` name or by ``source_lang`` and ``target_lang``.
 
@@ -76,9 +87,9 @@ class ModelRegistry:
                 )
             return found
         if source and target:
-            for candidate in self.models:
-                if (candidate.source_lang, candidate.target_lang) == (source, target):
-                    return candidate
+            found = self.for_pair(source, target)
+            if found is not None:
+                return found
             raise ModelNotFound(f"no model translates {source}->{target}; available: {self.available()}")
         if len(self.models) == 1 and not (source or target):
             return self.models[0]

@@ -55,10 +55,10 @@ def find_route(registry: ModelRegistry, source: str, target: str) -> Route:
         ModelNotFound: neither exists (the message lists every reachable direction).
     """
     source, target = source.strip().lower(), target.strip().lower()
-    direct = _model(registry, source, target)
+    direct = registry.for_pair(source, target)
     if direct is not None:
         return Route((direct,))
-    first, second = _model(registry, source, PIVOT_LANGUAGE), _model(registry, PIVOT_LANGUAGE, target)
+    first, second = registry.for_pair(source, PIVOT_LANGUAGE), registry.for_pair(PIVOT_LANGUAGE, target)
     if first is not None and second is not None and source != target:
         return Route((first, second))
     raise ModelNotFound(
@@ -76,18 +76,16 @@ def describe(route: Route) -> str:
 
 
 def reachable(registry: ModelRegistry) -> list[Route]:
-    """Every direction the server translates: each model, plus each pivot through English without a direct model."""
-    routes = [Route((model,)) for model in registry.models]
-    direct = {(model.source_lang, model.target_lang) for model in registry.models}
-    for first in registry.models:
-        for second in registry.models:
+    """Every direction the server translates, once each: its default model (ModelRegistry.for_pair), plus each
+    pivot through English where no model translates the pair directly. Other models of a pair are in /models."""
+    defaults = [model for model in registry.models if registry.for_pair(model.source_lang, model.target_lang) is model]
+    routes = [Route((model,)) for model in defaults]
+    direct = {(model.source_lang, model.target_lang) for model in defaults}
+    for first in defaults:
+        for second in defaults:
             pair = (first.source_lang, second.target_lang)
             if (first.target_lang == PIVOT_LANGUAGE == second.source_lang and pair[0] != pair[1]
                     and pair not in direct):
                 direct.add(pair)
                 routes.append(Route((first, second)))
     return sorted(routes, key=lambda route: (route.source_lang, route.target_lang))
-
-
-def _model(registry: ModelRegistry, source: str, target: str) -> LoadedModel | None:
-    return next((m for m in registry.models if (m.source_lang, m.target_lang) == (source, target)), None)
