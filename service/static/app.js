@@ -19,6 +19,7 @@ const elements = {
   text: $("source-text"), output: $("output"), nBest: $("n-best"), keyField: $("api-key-field"),
   key: $("api-key"), button: $("translate-button"), timing: $("timing"), message: $("message"),
   details: $("details"), alternatives: $("alternatives"), alternativesCaption: $("alternatives-caption"),
+  modelField: $("model-field"), model: $("model"),
   example: $("example"), sentenceField: $("sentence-field"), sentence: $("sentence"), attentionNote: $("attention-note"),
 };
 const attentionView = new AttentionView({
@@ -26,7 +27,8 @@ const attentionView = new AttentionView({
 });
 
 const state = {
-  pairs: [],          // [{source, target, pivot}] the server translates (pivot: the language in between)
+  pairs: [],          // [{source, target, pivot, models}] the server translates (pivot: the language in between)
+  models: [],         // every loaded model: {name, source_lang, target_lang, ...} from GET /models
   sentences: [],      // per-sentence details of the last answer
   chosen: 0,          // index of the sentence shown in the attention views
   pivot: null,        // the language the last answer was translated through, if any
@@ -140,10 +142,13 @@ async function loadLanguages() {
     }
     return false;
   }
-  state.pairs = answer.directions.map((direction) => (
-    { source: direction.source_lang, target: direction.target_lang, pivot: direction.pivot ?? null }));
+  state.pairs = answer.directions.map((direction) => ({
+    source: direction.source_lang, target: direction.target_lang, pivot: direction.pivot ?? null,
+    models: direction.models,
+  }));
+  state.models = answer.models;
   fillSources();
-  fillTargets();
+  fillLanguageTargets();
   elements.button.disabled = state.pairs.length === 0;
   showMessage(state.pairs.length ? "" : "The server has no models loaded.");
   return state.pairs.length > 0;
@@ -178,6 +183,7 @@ async function translate() {
     text, source_lang: elements.source.value, target_lang: elements.target.value,
     n_best: Number(elements.nBest.value), return_scores: true, return_attention: true,
   };
+  if (!elements.modelField.hidden) body.model = elements.model.value;
   setBusy(true);
   const started = performance.now();
   try {
@@ -299,13 +305,34 @@ function renderAlternatives(sentence) {
     : "Ask for 3 or 5 alternatives to see the other candidates of the beam.";
 }
 
+/** A model picker for a pair several models translate (e.g. de-en and its fast tier de-en-fast). */
+function fillModels() {
+  const source = elements.source.value;
+  const target = elements.target.value;
+  const pair = state.pairs.find((p) => p.source === source && p.target === target && !p.pivot);
+  const names = state.models.filter((m) => m.source_lang === source && m.target_lang === target).map((m) => m.name);
+  const shown = Boolean(pair) && names.length > 1;
+  elements.modelField.hidden = !shown;
+  if (!shown) return;
+  const fallback = pair.models[0]; // the model that answers when a request names only the languages
+  const entries = [[fallback, `${fallback} (default)`],
+    ...names.filter((name) => name !== fallback).sort().map((name) => [name, name])];
+  fillSelect(elements.model, entries, fallback);
+}
+
+/** The targets of the chosen source, then the models of the chosen pair. */
+function fillLanguageTargets() {
+  fillTargets();
+  fillModels();
+}
+
 function swapLanguages() {
   const source = elements.source.value;
   const target = elements.target.value;
   elements.source.value = target;
   fillTargets();
   elements.target.value = source;
-  fillTargets();
+  fillLanguageTargets();
   const translated = state.sentences.map((sentence) => sentence.text).join(" ");
   if (translated) elements.text.value = elements.output.textContent || translated;
 }
@@ -325,8 +352,8 @@ function start() {
       if (!elements.button.disabled) elements.form.requestSubmit();
     }
   });
-  elements.source.addEventListener("change", fillTargets);
-  elements.target.addEventListener("change", fillTargets);
+  elements.source.addEventListener("change", fillLanguageTargets);
+  elements.target.addEventListener("change", fillLanguageTargets);
   elements.swap.addEventListener("click", swapLanguages);
   elements.example.addEventListener("click", () => {
     const source = elements.source.value;

@@ -52,6 +52,17 @@ def language_models_root(tmp_path_factory, symbol_tokenizer: Tokenizer) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiers_models_root(tmp_path_factory, symbol_tokenizer: Tokenizer) -> Path:
+    """Two de->en models (de-en, and compact-de-en that sorts before it) and en-fr, as a model and its fast tier."""
+    root = tmp_path_factory.mktemp("tiers")
+    for seed, (name, source, target) in enumerate([("compact-de-en", "de", "en"), ("de-en", "de", "en"),
+                                                   ("en-fr", "en", "fr")]):
+        save_checkpoint(root / name, tiny_model(symbol_tokenizer.vocab_size, seed=seed + 1), symbol_tokenizer,
+                        symbol_tokenizer, {"source_language": source, "target_language": target})
+    return root
+
+
+@pytest.fixture(scope="session")
 def make_settings(tiny_model_dir: Path) -> Callable[..., ServiceSettings]:
     """Settings serving the tiny model, ignoring the environment; keyword arguments override fields."""
 

@@ -6,19 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from tests.conftest import tiny_model
-from translator.checkpoint import save_checkpoint
 
 
 @pytest.fixture(scope="module")
-def tiers_client(tmp_path_factory, symbol_tokenizer, make_settings) -> TestClient:
-    """de-en, a second de->en model that sorts before it by name, and en-fr (for a pivot de->fr)."""
-    root = tmp_path_factory.mktemp("tiers")
-    for seed, (name, source, target) in enumerate([("compact-de-en", "de", "en"), ("de-en", "de", "en"),
-                                                   ("en-fr", "en", "fr")]):
-        save_checkpoint(root / name, tiny_model(symbol_tokenizer.vocab_size, seed=seed + 1), symbol_tokenizer,
-                        symbol_tokenizer, {"source_language": source, "target_language": target})
-    with TestClient(create_app(make_settings(model_dirs=sorted(root.iterdir()))), raise_server_exceptions=False) as client:
+def tiers_client(tiers_models_root, make_settings) -> TestClient:
+    settings = make_settings(model_dirs=sorted(tiers_models_root.iterdir()))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
 

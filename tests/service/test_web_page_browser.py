@@ -309,3 +309,26 @@ def test_a_pivoted_direction_is_marked_in_the_picker_and_beside_its_attention(tm
         assert note.is_displayed() and "through English" in note.text
         assert browser.find_elements(By.CSS_SELECTOR, "#heatmap .cells .cell")
         assert console_errors(browser) == []
+
+
+def test_a_pair_with_two_models_gets_a_model_picker_and_the_picked_model_answers(tmp_path, browser,
+                                                                                  tiers_models_root):
+    # de-en and compact-de-en both translate de->en (a model and its fast tier); en-fr has one model.
+    with running_server(tmp_path / "server.log", ["--models-root", str(tiers_models_root)]) as base:
+        browser.get(base + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
+        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+        picker = Select(browser.find_element(By.ID, "model"))
+        assert browser.find_element(By.ID, "model-field").is_displayed()
+        assert [(o.get_attribute("value"), o.text) for o in picker.options] == [
+            ("de-en", "de-en (default)"), ("compact-de-en", "compact-de-en")]
+        assert picker.first_selected_option.get_attribute("value") == "de-en"
+        picker.select_by_value("compact-de-en")
+        browser.find_element(By.ID, "source-text").send_keys("a b c d", Keys.CONTROL, Keys.ENTER)
+        wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+        assert browser.find_element(By.ID, "timing").text.endswith("compact-de-en")
+        screenshot(browser, tmp_path, "model-picker.png")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("en")
+        assert not browser.find_element(By.ID, "model-field").is_displayed()
+        assert console_errors(browser) == []
