@@ -269,17 +269,22 @@ def report_from_meta(meta: dict[str, Any]) -> CleaningReport:
 
 
 def remove_stale(cache_dir: Path, current: Path, key: dict[str, Any]) -> list[Path]:
-    """Delete caches in ``cache_dir`` built from the same training files but other versions or
-    settings (a different key); caches of other files are left for the runs that use them."""
+    """Delete caches in ``cache_dir`` built from an earlier version of the same training files.
+
+    A cache of the same files as they are now, under other tokenizers or cleaning settings, belongs
+    to another run sharing ``cache_dir`` (e.g. a 8k and a 16k vocabulary) and is kept, as are the
+    caches of other files.
+    """
     removed = []
     for directory in Path(cache_dir).glob("pairs-*"):
         if directory == current:
             continue
         try:
             files = json.loads((directory / "meta.json").read_text())["key"]["files"]
+            same_paths = all(files[side]["path"] == key["files"][side]["path"] for side in SIDES)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if {side: files[side]["path"] for side in SIDES} == {side: key["files"][side]["path"] for side in SIDES}:
+        if same_paths and any(files[side] != key["files"][side] for side in SIDES):
             shutil.rmtree(directory, ignore_errors=True)
             removed.append(directory)
     return removed

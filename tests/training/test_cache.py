@@ -127,6 +127,17 @@ def test_changed_training_data_is_prepared_again_and_the_stale_cache_removed(cor
     assert [p.name for p in (tmp_path / "run" / "cache").iterdir()] == [after["cache"].rsplit("/", 1)[-1]]
 
 
+def test_runs_with_other_settings_sharing_a_cache_dir_keep_each_others_caches(corpus, tmp_path):
+    shared = str(tmp_path / "shared-cache")
+    run(corpus, tmp_path / "small", max_steps="5", cache_dir=shared)
+    other = tiny_overrides(corpus, tmp_path / "other", attention_plots="0", max_steps="5")
+    train(load_config(None, {**other, "data.max_length": "60", "data.cache_dir": shared}))
+    assert not prepare_record(tmp_path / "other")["reused"]
+    run(corpus, tmp_path / "small", resume=True, max_steps="10", cache_dir=shared)
+    assert prepare_record(tmp_path / "small")["reused"]
+    assert len(list((tmp_path / "shared-cache").glob("pairs-*"))) == 2
+
+
 def test_a_damaged_cache_is_refused_naming_the_file(corpus, tmp_path, capsys):
     run(corpus, tmp_path / "run", max_steps="5")
     directory = tmp_path / "run" / "cache"
