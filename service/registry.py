@@ -52,7 +52,13 @@ class ModelRegistry:
 
     def available(self) -> str:
         """A human-readable list of what is loaded, for error messages."""
-        return ", ".join(f"{model.pair} (model {model.name!r})" for model in self.models)
+        def shared(model: LoadedModel) -> bool:  # another model translates its pair too
+            return sum((m.source_lang, m.target_lang) == (model.source_lang, model.target_lang) for m in self.models) > 1
+
+        return ", ".join(
+            f"{model.pair} (model {model.name!r}"
+            + (", the default" if shared(model) and self.for_pair(model.source_lang, model.target_lang) is model else "")
+            + ")" for model in self.models)
 
     def for_pair(self, source: str, target: str) -> LoadedModel | None:
         """The model that answers ``source->target`` when a request names only the languages.

@@ -39,3 +39,10 @@ def test_models_lists_both_and_each_direction_once(tiers_client):
 def test_libretranslate_languages_list_each_target_once(tiers_client):
     languages = {entry["code"]: entry["targets"] for entry in tiers_client.get("/languages").json()}
     assert languages["de"] == ["en", "fr"]
+
+
+def test_error_messages_say_which_model_of_a_pair_is_the_default(tiers_client):
+    response = tiers_client.post("/translate", json={"text": "a", "model": "nope"})
+    assert response.status_code == 404
+    assert "de->en (model 'compact-de-en'), de->en (model 'de-en', the default), en->fr (model 'en-fr')" in \
+        response.json()["detail"]
