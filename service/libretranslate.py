@@ -28,16 +28,18 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.auth import key_matches, presented_key
+from service.batching import BatchingQueue
 from service.detect import language_name
 from service.errors import ClientDisconnected, InvalidRequest, Overloaded, ServiceError, describe_validation_errors
 from service.lifecycle import cancel_on_disconnect
 from service.limits import check_request_limits, replaying
-from service.markup import parse_markup
+from service.markup import Markup, parse_markup
 from service.pipeline import detect_languages, detect_source, translate_texts
 from service.routes import ServiceState, service_state
-from service.routing import find_route, languages, reachable
+from service.routing import Route, find_route, languages, reachable
 from service.schemas import TranslateRequest
 from service.settings import env_name
+from translator.options import SearchOptions
 
 BASE_URL = "/libretranslate"
 
@@ -118,9 +120,10 @@ async def translate(request: Request) -> JSONResponse:
     else:
         route = find_route(registry, detected.language if detected else source, target)
         options = body.search_options(state.settings.max_beam_size, state.settings.max_output_length)
+        work = translate_texts(queue, route, options, units) if markups is None else \
+            _translate_markup(queue, route, options, markups)
         try:
-            translating = cancel_on_disconnect(request, translate_texts(queue, route, options, units))
-            results = await asyncio.wait_for(translating, state.settings.request_timeout_s)
+            results = await asyncio.wait_for(cancel_on_disconnect(request, work), state.settings.request_timeout_s)
         except TimeoutError:
             raise LibreTranslateError(500, f"Cannot translate text: it took longer than "
                                       f"{state.settings.request_timeout_s:g} s; retry later") from None
@@ -128,8 +131,7 @@ async def translate(request: Request) -> JSONResponse:
             raise LibreTranslateError(400, f"Cannot translate text: {error}") from None
         pivot = route.pivot
         if markups is not None:  # no alternatives for HTML (nor has LibreTranslate)
-            translated = iter(result.text for result in results)
-            results_text = [markup.join([next(translated) for _ in markup.texts]) for markup in markups]
+            results_text = results
             alternatives_lists = [[] for _ in texts]
         else:
             results_text = [result.text for result in results]
@@ -144,6 +146,28 @@ async def translate(request: Request) -> JSONResponse:
     if pivot is not None:
         answer["pivot"] = pivot
     return JSONResponse(answer)
+
+
+async def _translate_markup(queue: BatchingQueue, route: Route, options: SearchOptions,
+                            markups: list[Markup]) -> list[str]:
+    """Each HTML text translated (service.markup): a sentence cut by inline tags whole, its tags placed by
+    attention, else its text nodes one by one. Through a pivot the attention is the second leg's, on the
+    pivot language, so there every text node is translated alone."""
+    if route.pivot is not None or not any(markup.runs for markup in markups):
+        results = iter(await translate_texts(queue, route, options, [t for m in markups for t in m.texts]))
+        return [markup.join([next(results).text for _ in markup.texts]) for markup in markups]
+    attended = options.updated(return_attention=True)
+    results = iter(await translate_texts(queue, route, attended, [u for m in markups for u in m.units]))
+    translations = [[next(results) for _ in markup.units] for markup in markups]
+    failed = [(number, run) for number, (markup, translated) in enumerate(zip(markups, translations))
+              for run in markup.unplaceable(translated, route.source_lang)]
+    nodes = [markups[number].run_node_texts(run) for number, run in failed]
+    singly = iter(await translate_texts(queue, route, options, [t for texts in nodes for t in texts]) if failed else [])
+    fallbacks: list[dict[int, list[str]]] = [{} for _ in markups]
+    for (number, run), texts in zip(failed, nodes):
+        fallbacks[number][run] = [next(singly).text for _ in texts]
+    return [markup.render(translated, route.source_lang, fallback)
+            for markup, translated, fallback in zip(markups, translations, fallbacks)]
 
 
 @_answers_like_libretranslate

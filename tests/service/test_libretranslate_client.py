@@ -92,6 +92,20 @@ def test_raw_json_html_keeps_the_tags(server):
     assert re.fullmatch(r"<p>[^<>]*dogs[^<>]*</p>\n<p><i>[^<>]+</i></p>", body["translatedText"])
 
 
+def test_a_sentence_cut_by_inline_tags_is_translated_whole_with_the_tags_around_their_words(server):
+    sentence = 'Eine <b>Frau</b> und ein <b>Mann</b> sitzen auf einer <a href="#x">Bank</a>.'
+    status, body = post_json(server + "/translate", {"q": f"<p>{sentence}</p>", "source": "de", "target": "en",
+                                                     "format": "html", "api_key": API_KEY})
+    _, plain = post_json(server + "/translate", {"q": re.sub("<[^>]+>", "", sentence), "source": "de",
+                                                 "target": "en", "api_key": API_KEY})
+    assert status == 200
+    assert re.sub("<[^>]+>", "", body["translatedText"]) == plain["translatedText"]  # one sentence, not five pieces
+    assert re.findall("<[^>]+>", body["translatedText"]) == ["<p>", "<b>", "</b>", "<b>", "</b>", '<a href="#x">',
+                                                              "</a>", "</p>"]
+    assert "<b>woman</b>" in body["translatedText"] and "<b>man</b>" in body["translatedText"]
+    assert '<a href="#x">bench</a>' in body["translatedText"]
+
+
 def test_raw_json_errors_use_libretranslate_shape(server):
     status, body = post_json(server + "/translate", {"q": "Hallo", "source": "de", "target": "en",
                                                      "format": "markdown", "api_key": API_KEY})
