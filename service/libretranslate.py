@@ -151,9 +151,8 @@ async def translate(request: Request) -> JSONResponse:
 async def _translate_markup(queue: BatchingQueue, route: Route, options: SearchOptions,
                             markups: list[Markup]) -> list[str]:
     """Each HTML text translated (service.markup): a sentence cut by inline tags whole, its tags placed by
-    attention, else its text nodes one by one. Through a pivot the attention is the second leg's, on the
-    pivot language, so there every text node is translated alone."""
-    if route.pivot is not None or not any(markup.runs for markup in markups):
+    attention (composed through the pivot language for a pivoted route), else its text nodes one by one."""
+    if not any(markup.runs for markup in markups):
         results = iter(await translate_texts(queue, route, options, [t for m in markups for t in m.texts]))
         return [markup.join([next(results).text for _ in markup.texts]) for markup in markups]
     attended = options.updated(return_attention=True)

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from translator.alignment import piece_spans
 from translator.segment import split_sentences
 from translator.translate import Alignment, Translation
 
@@ -29,8 +30,6 @@ UNTRANSLATED = {"script", "style", "code", "pre", "textarea"}
 # Elements that sit inside a sentence; any other tag (and a comment) ends the text a run can span.
 INLINE = frozenset({"a", "abbr", "b", "bdi", "bdo", "cite", "del", "dfn", "em", "font", "i", "ins", "kbd", "mark",
                     "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var"})
-WORD_START = "\u2581"  # sentencepiece's mark of a piece that starts a word
-EOS_PIECE = "</s>"
 
 
 @dataclass(frozen=True)
@@ -284,22 +283,3 @@ def _piece_links(source: str, target: str, alignment: Alignment, node_at: list[i
                 totals[node] = totals.get(node, 0.0) + weight
         links.append((span, totals))
     return links
-
-
-def piece_spans(text: str, pieces: Sequence[str]) -> list[tuple[int, int] | None] | None:
-    """The character span in ``text`` of each sentencepiece piece (None for EOS and a bare word mark);
-    None when the pieces do not spell ``text`` (up to case and spaces), e.g. after normalisation."""
-    spans: list[tuple[int, int] | None] = []
-    position = 0
-    for piece in pieces:
-        body = piece.replace(WORD_START, "")
-        if piece == EOS_PIECE or not body:
-            spans.append(None)
-            continue
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if text[position:position + len(body)].lower() != body.lower():
-            return None
-        spans.append((position, position + len(body)))
-        position += len(body)
-    return spans if not text[position:].strip() else None

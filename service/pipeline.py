@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+from translator.alignment import compose
 from translator.options import SearchOptions
 from translator.segment import split_sentences
 from translator.translate import Candidate, Translation, combine_sentences
@@ -77,10 +78,14 @@ async def _along_route(queue: BatchingQueue, route: Route, options: SearchOption
 def _chained(first: Translation, second: Translation) -> Translation:
     """A pivoted translation: the second leg's output, scored with both legs' log-probabilities.
 
-    Its alignment is the second leg's (pivot-language pieces to target pieces).
+    Its alignment goes from the source to the target through the pivot text (both legs' attention
+    composed, translator.alignment.compose); None when the legs' pieces cannot be related.
     """
+    alignment = None
+    if first.alignment is not None and second.alignment is not None:
+        alignment = compose(first.text, first.alignment, second.alignment)
     return Translation(
         second.text, first.score + second.score,
         [Candidate(candidate.text, first.score + candidate.score) for candidate in second.n_best],
-        second.alignment,
+        alignment,
     )

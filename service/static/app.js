@@ -270,8 +270,8 @@ function showSentence(index) {
   renderAlternatives(sentence);
   elements.attentionNote.hidden = !state.pivot;
   elements.attentionNote.textContent = state.pivot
-    ? `Translated through ${languageName(state.pivot)}: this is the attention of the second step, from the ` +
-      `${languageName(state.pivot)} translation to the result.` : "";
+    ? `Translated through ${languageName(state.pivot)}: the attention shown goes from the source to the result ` +
+      `through the ${languageName(state.pivot)} translation (both steps' attention multiplied).` : "";
   attentionView.show(sentence.alignment ?? null);
 }
 

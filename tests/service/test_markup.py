@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.markup import parse_markup, piece_spans
+from service.markup import parse_markup
 from translator.translate import Alignment, Translation
 
 
@@ -89,12 +89,6 @@ def test_unbalanced_inline_tags_and_a_lone_text_node_make_no_run():
     assert parse_markup("<p><i>Ein Hund.</i></p>").runs == []
     assert [run.text for run in parse_markup("<i>Ein</i> <b>Hund</b><br>Ende <em>hier</em>.").runs] == \
         ["Ein Hund", "Ende hier."]
-
-
-def test_piece_spans_match_up_to_case_and_spaces_or_not_at_all():
-    assert piece_spans("A DOG  runs", ["▁a", "▁dog", "▁run", "s", "</s>"]) == [(0, 1), (2, 5), (7, 10), (10, 11), None]
-    assert piece_spans("A dog", ["▁a", "▁cat"]) is None
-    assert piece_spans("A dog runs", ["▁a", "▁dog"]) is None  # pieces end before the text does
 
 
 @settings(max_examples=200, deadline=None)

@@ -115,6 +115,16 @@ def test_without_a_direct_model_the_translation_goes_through_english(languages_c
     assert body["translations"][0]["score"] == pytest.approx(english["score"] + french["score"])
 
 
+def test_a_pivoted_translation_has_attention_from_the_source_through_english(languages_client):
+    body = translate(languages_client, text="a b c d", source_lang="de", target_lang="fr", return_attention=True,
+                     split_sentences=False)
+    alignment = body["translations"][0]["alignment"]
+    german = translate(languages_client, text="a b c d", source_lang="de", target_lang="en", return_attention=True,
+                       split_sentences=False)["translations"][0]["alignment"]
+    assert alignment["source_pieces"] == german["source_pieces"]  # the German pieces, not the English ones
+    assert all(sum(row) == pytest.approx(1.0) for row in alignment["weights"])
+
+
 def test_a_direct_model_is_not_marked_as_pivoted(languages_client):
     assert "pivot" not in translate(languages_client, text="a b", source_lang="de", target_lang="en")
 
