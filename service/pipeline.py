@@ -71,7 +71,8 @@ async def _along_route(queue: BatchingQueue, route: Route, options: SearchOption
     results = await queue.submit(route.legs[0], options, texts)
     for model in route.legs[1:]:
         following = await queue.submit(model, options, [result.text for result in results])
-        results = [_chained(first, second) for first, second in zip(results, following)]
+        # Composing attention is a few matrix products per sentence: off the event loop.
+        results = await asyncio.to_thread(lambda pairs: [_chained(a, b) for a, b in pairs], list(zip(results, following)))
     return results
 
 

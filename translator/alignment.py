@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
+
 from translator.translate import Alignment
 
 WORD_START = "\u2581"  # sentencepiece's mark of a piece that starts a word
@@ -48,27 +50,33 @@ def compose(pivot_text: str, first: Alignment, second: Alignment) -> Alignment |
     to EOS). Rows are renormalised to sum to 1. None when either side's pieces do not spell
     ``pivot_text``.
     """
+    if not first.weights or not second.weights:
+        return None
     first_spans = piece_spans(pivot_text, first.target_pieces)
     second_spans = piece_spans(pivot_text, second.source_pieces)
     if first_spans is None or second_spans is None:
         return None
-    width = len(first.source_pieces)
-    first_eos = [row for row, piece in enumerate(first.target_pieces) if piece == EOS_PIECE]
-    through: list[list[float]] = []  # each pivot piece of `second`: its weight on each source piece
-    for piece, span in zip(second.source_pieces, second_spans):
-        shares: list[tuple[int, float]] = []
-        if span is not None:
-            shares = [(row, float(min(span[1], other[1]) - max(span[0], other[0])))
-                      for row, other in enumerate(first_spans) if other is not None and other[0] < span[1]
-                      and span[0] < other[1]]
-        elif piece == EOS_PIECE:
-            shares = [(row, 1.0) for row in first_eos]
-        total = sum(share for _, share in shares)
-        through.append([sum(share * first.weights[row][column] for row, share in shares) / total if total else 0.0
-                        for column in range(width)])
-    weights = []
-    for row in second.weights:
-        composed = [sum(weight * through[pivot][column] for pivot, weight in enumerate(row)) for column in range(width)]
-        total = sum(composed)
-        weights.append([value / total for value in composed] if total > 0 else composed)
-    return Alignment(list(first.source_pieces), list(second.target_pieces), weights)
+    # through[p2][p1]: how much of second-leg pivot piece p2 is first-leg pivot piece p1 (rows sum to 1).
+    # Both span lists run left to right over the same text, so one sweep finds every overlap.
+    through = torch.zeros(len(second_spans), len(first_spans), dtype=torch.float64)
+    located = [(row, span) for row, span in enumerate(first_spans) if span is not None]
+    start = 0
+    for pivot, span in enumerate(second_spans):
+        if span is None:
+            if second.source_pieces[pivot] == EOS_PIECE:
+                for row, piece in enumerate(first.target_pieces):
+                    through[pivot, row] = float(piece == EOS_PIECE)
+            continue
+        while start < len(located) and located[start][1][1] <= span[0]:
+            start += 1
+        for row, other in located[start:]:
+            if other[0] >= span[1]:
+                break
+            through[pivot, row] = min(span[1], other[1]) - max(span[0], other[0])
+    through = through / through.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    first_weights = torch.tensor(first.weights, dtype=torch.float64).reshape(len(first_spans), -1)
+    second_weights = torch.tensor(second.weights, dtype=torch.float64).reshape(-1, len(second_spans))
+    composed = second_weights @ through @ first_weights  # target x source
+    totals = composed.sum(dim=1, keepdim=True)
+    composed = torch.where(totals > 0, composed / totals.clamp_min(1e-12), composed)
+    return Alignment(list(first.source_pieces), list(second.target_pieces), composed.tolist())
