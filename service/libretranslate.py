@@ -158,15 +158,15 @@ async def _translate_markup(queue: BatchingQueue, route: Route, options: SearchO
     attended = options.updated(return_attention=True)
     results = iter(await translate_texts(queue, route, attended, [u for m in markups for u in m.units]))
     translations = [[next(results) for _ in markup.units] for markup in markups]
-    failed = [(number, run) for number, (markup, translated) in enumerate(zip(markups, translations))
-              for run in markup.unplaceable(translated, route.source_lang)]
+    placed = [markup.place(translated, route.source_lang) for markup, translated in zip(markups, translations)]
+    failed = [(number, run) for number, runs in enumerate(placed) for run, text in enumerate(runs) if text is None]
     nodes = [markups[number].run_node_texts(run) for number, run in failed]
     singly = iter(await translate_texts(queue, route, options, [t for texts in nodes for t in texts]) if failed else [])
     fallbacks: list[dict[int, list[str]]] = [{} for _ in markups]
     for (number, run), texts in zip(failed, nodes):
         fallbacks[number][run] = [next(singly).text for _ in texts]
-    return [markup.render(translated, route.source_lang, fallback)
-            for markup, translated, fallback in zip(markups, translations, fallbacks)]
+    return [markup.render(translated, runs, fallback)
+            for markup, translated, runs, fallback in zip(markups, translations, placed, fallbacks)]
 
 
 @_answers_like_libretranslate

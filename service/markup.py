@@ -61,59 +61,55 @@ class Markup:
     @property
     def units(self) -> list[str]:
         """What to translate when tags are placed by attention: each run whole, every other text node alone."""
-        return [text for _, text in self._units()]
+        return [text for _, _, text in self._units()]
 
-    def _units(self) -> list[tuple[int | Run, str]]:
+    def _units(self) -> list[tuple[bool, int, str]]:
+        """``(True, run number, run text)`` or ``(False, part index, node text)`` for each unit, in order."""
         in_run = {index for run in self.runs for index, _, _ in run.nodes}
-        starts = {run.nodes[0][0]: run for run in self.runs}
-        units: list[tuple[int | Run, str]] = []
+        starts = {run.nodes[0][0]: number for number, run in enumerate(self.runs)}
+        units: list[tuple[bool, int, str]] = []
         for index, text in zip(self.text_parts, self.texts):
             if index in starts:
-                units.append((starts[index], starts[index].text))
+                units.append((True, starts[index], self.runs[starts[index]].text))
             elif index not in in_run:
-                units.append((index, text))
+                units.append((False, index, text))
         return units
 
-    def unplaceable(self, translations: Sequence[Translation], language: str | None) -> list[int]:
-        """The runs (indices into ``runs``) whose tags cannot be placed in their translation (``translations``
-        are of :attr:`units`, in order, with attention)."""
-        failed = []
-        for (unit, _), translation in zip(self._units(), translations, strict=True):
-            if isinstance(unit, Run) and place_tags(self.parts, unit, translation, language) is None:
-                failed.append(self.runs.index(unit))
-        return failed
+    def place(self, translations: Sequence[Translation], language: str | None) -> list[str | None]:
+        """Each run's translation with its tags placed (:func:`place_tags`), or None where they cannot be;
+        ``translations`` are of :attr:`units`, in order, with attention."""
+        placed: list[str | None] = [None] * len(self.runs)
+        for (is_run, key, _), translation in zip(self._units(), translations, strict=True):
+            if is_run:
+                placed[key] = place_tags(self.parts, self.runs[key], translation, language)
+        return placed
 
-    def render(self, translations: Sequence[Translation], language: str | None,
+    def render(self, translations: Sequence[Translation], placed: Sequence[str | None],
                fallback: Mapping[int, Sequence[str]] | None = None) -> str:
         """The markup with every unit replaced by its translation (``translations`` of :attr:`units`).
 
-        A run whose tags cannot be placed takes ``fallback[run index]``: the translations of its text
-        nodes, one by one (from :meth:`run_node_texts`).
+        Run ``r`` takes ``placed[r]`` (from :meth:`place`); where that is None, ``fallback[r]``: the
+        translations of its text nodes, one by one (from :meth:`run_node_texts`).
         """
         fallback = fallback or {}
         parts = list(self.parts)
-        for (unit, _), translation in zip(self._units(), translations, strict=True):
-            if not isinstance(unit, Run):
-                parts[unit] = html.escape(translation.text, quote=False)
+        for (is_run, key, _), translation in zip(self._units(), translations, strict=True):
+            if not is_run:
+                parts[key] = html.escape(translation.text, quote=False)
                 continue
-            placed = place_tags(self.parts, unit, translation, language)
-            if placed is None:
-                for (index, _, _), text in zip(unit.nodes, fallback[self.runs.index(unit)], strict=True):
+            run = self.runs[key]
+            if placed[key] is None:
+                for (index, _, _), text in zip(run.nodes, fallback[key], strict=True):
                     parts[index] = html.escape(text, quote=False) if self.parts[index].strip() else self.parts[index]
                 continue
-            parts[unit.start] = placed
-            for index in range(unit.start + 1, unit.end):
+            parts[run.start] = placed[key]
+            for index in range(run.start + 1, run.end):
                 parts[index] = ""
         return "".join(parts)
 
     def run_node_texts(self, run: int) -> list[str]:
         """The decoded text nodes of run ``run``, to translate one by one when its tags cannot be placed."""
-        return [self.run_text(self.runs[run], index) for index, _, _ in self.runs[run].nodes]
-
-    @staticmethod
-    def run_text(run: Run, index: int) -> str:
-        _, start, end = next(node for node in run.nodes if node[0] == index)
-        return run.text[start:end]
+        return [self.runs[run].text[start:end] for _, start, end in self.runs[run].nodes]
 
     def join(self, translated: Sequence[str]) -> str:
         """The markup with each translatable text node replaced by its (escaped) translation."""

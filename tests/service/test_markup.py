@@ -57,8 +57,9 @@ def test_inline_tags_go_around_the_words_their_text_was_translated_into():
     target = ["▁I", "▁saw", "▁the", "▁dog", "▁yesterday", ".", "</s>"]
     translation = Translation("I saw the dog yesterday.", -1.0,
                               alignment=aligned(source, target, {0: 0, 1: 6, 2: 2, 3: 3, 4: 4, 5: 7}))
-    assert parsed.unplaceable([translation], "de") == []
-    assert parsed.render([translation], "de") == \
+    placed = parsed.place([translation], "de")
+    assert placed[0] is not None
+    assert parsed.render([translation], placed) == \
         '<p>I saw <a href="/h">the dog</a> <b>yesterday</b>.</p>'
 
 
@@ -68,7 +69,8 @@ def test_nested_elements_stay_nested_and_the_parent_widens_to_hold_its_child():
     target = ["▁Here", "▁&", "▁there", "▁lies", "▁a", "▁red", "▁hat", ".", "</s>"]
     links = {0: 6, 1: 5, 2: 4, 3: 3, 4: 0, 5: 1, 6: 2, 7: 7}
     translation = Translation("Here & there lies a red hat.", -1.0, alignment=aligned(source, target, links))
-    assert parsed.render([translation], "de") == "Here &amp; there lies <b>a <i>red</i> hat</b>."
+    assert parsed.render([translation], parsed.place([translation], "de")) == \
+        "Here &amp; there lies <b>a <i>red</i> hat</b>."
 
 
 def test_tags_that_cannot_be_placed_fall_back_to_translating_the_text_nodes_one_by_one():
@@ -77,9 +79,10 @@ def test_tags_that_cannot_be_placed_fall_back_to_translating_the_text_nodes_one_
     normalised = Translation("Two dogs run.", -1.0, alignment=aligned(["▁Zwei", "▁Hund", "e", "▁lauf", "en", "…"],
                                                                       ["▁Two", "▁dogs", "▁run", "."], {}))
     end = Translation("End.", -1.0)
-    assert parsed.unplaceable([normalised, end], "de") == [0]  # "…" does not spell the source's "."
+    placed = parsed.place([normalised, end], "de")
+    assert placed == [None]  # "…" does not spell the source's "."
     assert parsed.run_node_texts(0) == ["Zwei ", "Hunde", " laufen."]
-    assert parsed.render([normalised, end], "de", {0: ["Two ", "dogs", " run."]}) == \
+    assert parsed.render([normalised, end], placed, {0: ["Two ", "dogs", " run."]}) == \
         "<p>Two <b>dogs</b> run.</p><p>End.</p>"
 
 
@@ -97,7 +100,7 @@ def test_unbalanced_inline_tags_and_a_lone_text_node_make_no_run():
 def test_any_markup_with_runs_renders_back_to_itself_when_every_run_falls_back(pieces):
     parsed = parse_markup("".join(pieces))
     unattended = [Translation(unit, 0.0) for unit in parsed.units]
-    failed = parsed.unplaceable(unattended, "de")
-    assert failed == list(range(len(parsed.runs)))
-    assert parsed.render(unattended, "de", {run: parsed.run_node_texts(run) for run in failed}) == \
+    placed = parsed.place(unattended, "de")
+    assert placed == [None] * len(parsed.runs)
+    assert parsed.render(unattended, placed, {run: parsed.run_node_texts(run) for run in range(len(placed))}) == \
         parsed.join(parsed.texts)
