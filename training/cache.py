@@ -8,8 +8,13 @@ A cache is a directory ``<cache_dir>/pairs-<key digest>/``::
                              for vocabularies over 65,536 pieces), no padding, no EOS
     src.offsets tgt.offsets  int64, pairs + 1 entries: pair i is ids[offsets[i]:offsets[i+1]]
     src.lengths tgt.lengths  uint16/uint32 piece counts, what batching sorts by
-    meta.json                the key (data files' sizes and mtimes, sentencepiece model hashes,
-                             cleaning settings, format), counts and the cleaning report
+    meta.json                the key (data files' paths, sizes and sha256 of their bytes,
+                             sentencepiece model hashes, cleaning settings, format), counts and
+                             the cleaning report
+
+The key holds the files' content digests, not their modification times, so a corpus restored
+from a backup or copied to another machine keeps its cache; ``training.digest`` remembers the
+digests by ``stat`` in ``<cache_dir>/digests.json`` so an unchanged file is not read at each start.
 
 The arrays are raw ``numpy.memmap`` files (fairseq's MMapIndexedDataset layout): no decoding
 step on load, any process maps the same pages, and a 20M-pair corpus costs the OS page cache,
@@ -41,6 +46,7 @@ from tqdm import tqdm
 
 from training.corpus import decode_lines, line_chunks
 from training.data import CleaningReport, clean_pairs, filter_by_length
+from training.digest import file_sha256
 
 FORMAT_VERSION = 1
 CLEANING = "whitespace normalised; pairs with an empty side dropped; then max_length / max_length_ratio"
@@ -59,6 +65,7 @@ class CacheSettings:
     max_length: int
     max_length_ratio: float
     workers: int = 0  # 0: one per CPU core
+    digest_memo: Path | None = None  # where training.digest remembers the files' digests
 
 
 def cache_key(settings: CacheSettings) -> dict[str, Any]:
@@ -66,11 +73,8 @@ def cache_key(settings: CacheSettings) -> dict[str, Any]:
     files = {}
     for side, path in zip(SIDES, (settings.train_src, settings.train_tgt)):
         path = Path(path)
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            raise ValueError(f"{path} does not exist") from None
-        files[side] = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        sha256 = file_sha256(path, settings.digest_memo)
+        files[side] = {"path": str(path.resolve()), "size": path.stat().st_size, "sha256": sha256}
     return {
         "format": FORMAT_VERSION,
         "files": files,

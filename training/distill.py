@@ -7,15 +7,15 @@ references, which lets a small model decoded greedily come close to the teacher'
 (the same recipe gives Firefox's offline translation its speed).
 
 The teacher's translations are written in chunks to ``<output_dir>/distill/`` so a killed run
-continues where it stopped; they are keyed by the teacher's weights, the source file and the
-search options, and redone when any of them changes. The final file is renamed into place
+continues where it stopped; they are keyed by the bytes of the teacher's weights and of the
+source file, and by the search options, and redone when any of them changes (a copied or
+touched corpus is not translated again). The final file is renamed into place
 only when complete.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -24,21 +24,25 @@ from typing import Callable
 
 from training.config import TrainConfig, add_field_flags, field_overrides, load_config
 from training.data import read_lines
+from training.digest import file_sha256
 from translator.atomic import write_text_atomic
 
 CHUNK_SENTENCES = 2048
 
 
-def _fingerprint(teacher_dir: Path, source: Path, beam_size: int, length_penalty: float) -> dict:
-    """What the teacher's translations depend on."""
-    digest = hashlib.sha256()
-    with open(teacher_dir / "model.safetensors", "rb") as weights:
-        for block in iter(lambda: weights.read(1 << 20), b""):
-            digest.update(block)
-    stat = source.stat()
-    return {"teacher": str(teacher_dir), "teacher_weights_sha256": digest.hexdigest(), "source": str(source),
-            "source_bytes": stat.st_size, "source_mtime_ns": stat.st_mtime_ns,
+def _fingerprint(teacher_dir: Path, source: Path, beam_size: int, length_penalty: float, memo_dir: Path) -> dict:
+    """What the teacher's translations depend on: the bytes of its weights and of the source, not
+    their paths or modification times (a copied corpus or teacher keeps its translations)."""
+    return {"teacher": str(teacher_dir), "teacher_weights_sha256": file_sha256(teacher_dir / "model.safetensors"),
+            "source": str(source), "source_sha256": file_sha256(source, memo_dir),
             "beam_size": beam_size, "length_penalty": length_penalty}
+
+
+def _same_work(stored: dict | None, fingerprint: dict) -> bool:
+    """Whether translations keyed ``stored`` are the ones ``fingerprint`` asks for (paths may differ)."""
+    ignored = ("teacher", "source")
+    return stored is not None and {k: v for k, v in stored.items() if k not in ignored} == \
+        {k: v for k, v in fingerprint.items() if k not in ignored}
 
 
 def teacher_translations(teacher_dir: Path, source: Path, output: Path, beam_size: int = 5,
@@ -52,13 +56,13 @@ def teacher_translations(teacher_dir: Path, source: Path, output: Path, beam_siz
     from translator.translate import Translator
 
     sources = read_lines(source)
-    fingerprint = _fingerprint(teacher_dir, source, beam_size, length_penalty)
-    if output.exists() and _read_json(_key_path(output)) == fingerprint:
+    fingerprint = _fingerprint(teacher_dir, source, beam_size, length_penalty, output.parent)
+    if output.exists() and _same_work(_read_json(_key_path(output)), fingerprint):
         return output
     partial = output.with_name(output.name + ".partial")
     key_path = _key_path(output)
     done = 0
-    if partial.exists() and _read_json(key_path) == fingerprint:
+    if partial.exists() and _same_work(_read_json(key_path), fingerprint):
         with open(partial, "rb") as handle:
             content = handle.read()
         done = content.count(b"\n")

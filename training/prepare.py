@@ -75,7 +75,7 @@ def prepare_data(config: TrainConfig, run_dir: Path, resume: bool = False, rank:
         raise ValueError(f"rank 0 could not prepare the data: {outcome[0]}")
     if data is None:
         tokenizers = _load_tokenizers(run_dir)
-        settings = _cache_settings(config, tokenizers)
+        settings = _cache_settings(config, run_dir, tokenizers)
         key = cache_key(settings)
         directory = cache_directory(_cache_root(config, run_dir), key)
         meta = read_meta(directory, key)
@@ -95,7 +95,7 @@ def _prepare(config: TrainConfig, run_dir: Path, resume: bool) -> PreparedData:
         pairs = check_aligned(data.train_src, data.train_tgt)
         tokenizers = _train_tokenizers(config, run_dir, pairs)
         timings["tokenizer_seconds"] = time.perf_counter() - start
-    settings = _cache_settings(config, tokenizers)
+    settings = _cache_settings(config, run_dir, tokenizers)
     key = cache_key(settings)
     cache_root = _cache_root(config, run_dir)
     directory = cache_directory(cache_root, key)
@@ -173,10 +173,11 @@ def _load_tokenizers(run_dir: Path) -> tuple[Tokenizer, Tokenizer]:
     return source, target
 
 
-def _cache_settings(config: TrainConfig, tokenizers: tuple[Tokenizer, Tokenizer]) -> CacheSettings:
+def _cache_settings(config: TrainConfig, run_dir: Path, tokenizers: tuple[Tokenizer, Tokenizer]) -> CacheSettings:
     data = config.data
     return CacheSettings(data.train_src, data.train_tgt, tokenizers[0].model_proto, tokenizers[1].model_proto,
-                         data.max_length, data.max_length_ratio, data.prepare_workers)
+                         data.max_length, data.max_length_ratio, data.prepare_workers,
+                         digest_memo=_cache_root(config, run_dir))
 
 
 def _cache_root(config: TrainConfig, run_dir: Path) -> Path:

@@ -4,6 +4,7 @@ rebuilt when something did, never trusted when damaged or half-written."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -124,7 +125,25 @@ def test_changed_training_data_is_prepared_again_and_the_stale_cache_removed(cor
     run(corpus, tmp_path / "run", resume=True, max_steps="10")
     after = prepare_record(tmp_path / "run")
     assert not after["reused"] and after["cache"] != before and after["pairs_kept"] == 601
-    assert [p.name for p in (tmp_path / "run" / "cache").iterdir()] == [after["cache"].rsplit("/", 1)[-1]]
+    assert [p.name for p in (tmp_path / "run" / "cache").glob("pairs-*")] == [after["cache"].rsplit("/", 1)[-1]]
+
+
+def test_a_restored_or_touched_corpus_keeps_its_cache_but_changed_bytes_of_the_same_size_do_not(corpus, tmp_path):
+    run(corpus, tmp_path / "run", max_steps="5")
+    before = prepare_record(tmp_path / "run")["cache"]
+    for side in ("train_src", "train_tgt"):  # restored from a backup: new inode, other mtime, same bytes
+        content = corpus[side].read_bytes()
+        corpus[side].unlink()
+        corpus[side].write_bytes(content)
+        os.utime(corpus[side], ns=(10**18, 10**18))
+    run(corpus, tmp_path / "run", resume=True, max_steps="10")
+    assert prepare_record(tmp_path / "run")["reused"]
+    assert prepare_record(tmp_path / "run")["cache"] == before
+    content = corpus["train_src"].read_bytes()
+    corpus["train_src"].write_bytes(content.replace(b"a", b"e", 1))
+    run(corpus, tmp_path / "run", resume=True, max_steps="15")
+    after = prepare_record(tmp_path / "run")
+    assert not after["reused"] and after["cache"] != before
 
 
 def test_runs_with_other_settings_sharing_a_cache_dir_keep_each_others_caches(corpus, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -62,6 +63,23 @@ def test_a_killed_translation_run_continues_and_a_new_teacher_starts_over(corpus
     teacher_translations(other, corpus["train_src"], killed, beam_size=2, progress=lambda d, t: calls.append(d))
     assert calls[0] == 128  # started over
     assert killed.read_bytes() != complete
+
+
+def test_a_copied_or_touched_source_is_not_translated_again_but_changed_bytes_are(corpus, tmp_path, tiny_model_dir):
+    output = tmp_path / "distill" / "train.yy"
+    teacher_translations(tiny_model_dir, corpus["train_src"], output, beam_size=2)
+    translated = output.read_bytes()
+    copy = tmp_path / "restored" / "train.xx"  # another path, inode and mtime; the same bytes
+    copy.parent.mkdir()
+    copy.write_bytes(corpus["train_src"].read_bytes())
+    os.utime(copy, ns=(10**18, 10**18))
+    calls = []
+    teacher_translations(tiny_model_dir, copy, output, beam_size=2, progress=lambda done, total: calls.append(done))
+    assert calls == [] and output.read_bytes() == translated
+    lines = copy.read_text(encoding="utf-8").splitlines()
+    copy.write_text("\n".join(["ein ganz anderer satz"] + lines[1:]) + "\n", encoding="utf-8")
+    teacher_translations(tiny_model_dir, copy, output, beam_size=2, progress=lambda done, total: calls.append(done))
+    assert calls and output.read_bytes() != translated
 
 
 def test_cli_refuses_a_teacher_of_another_language_pair(corpus, tmp_path, tiny_model_dir, capsys):
