@@ -101,7 +101,8 @@ def length_dtype(max_length: int) -> np.dtype:
     return np.dtype(np.uint16 if max_length < 1 << 16 else np.uint32)
 
 
-def build_cache(settings: CacheSettings, directory: Path, progress: bool = True) -> dict[str, Any]:
+def build_cache(settings: CacheSettings, directory: Path, progress: bool = True,
+                total_pairs: int | None = None) -> dict[str, Any]:
     """Clean, tokenize and filter the corpus in worker processes and write the cache to
     ``directory`` atomically; returns its ``meta.json`` content.
 
@@ -117,7 +118,7 @@ def build_cache(settings: CacheSettings, directory: Path, progress: bool = True)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        meta = _write_arrays(settings, staging, progress)
+        meta = _write_arrays(settings, staging, progress, total_pairs)
         meta["key"] = cache_key(settings)
         meta["build_seconds"] = time.perf_counter() - start
         _write_synced(staging / "meta.json", json.dumps(meta, indent=1).encode())
@@ -130,7 +131,7 @@ def build_cache(settings: CacheSettings, directory: Path, progress: bool = True)
     return meta
 
 
-def _write_arrays(settings: CacheSettings, staging: Path, progress: bool) -> dict[str, Any]:
+def _write_arrays(settings: CacheSettings, staging: Path, progress: bool, total_pairs: int | None) -> dict[str, Any]:
     """Stream chunks through the workers in file order, appending their arrays to the staging files."""
     vocab_sizes = [_vocab_size(settings.source_model), _vocab_size(settings.target_model)]
     ids_types = [id_dtype(size) for size in vocab_sizes]
@@ -139,7 +140,8 @@ def _write_arrays(settings: CacheSettings, staging: Path, progress: bool) -> dic
     counts = {"pairs": 0, "src_tokens": 0, "tgt_tokens": 0}
     workers = settings.workers or len(os.sched_getaffinity(0))
     files = {name: open(staging / name, "wb") for name in ("src.ids", "tgt.ids", "src.lengths", "tgt.lengths")}
-    bar = tqdm(desc="preparing", unit=" pairs", unit_scale=True, disable=not progress, mininterval=2.0)
+    bar = tqdm(desc="preparing", total=total_pairs, unit=" pairs", unit_scale=True, disable=not progress,
+               mininterval=2.0)
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                  initargs=(settings, ids_types, lengths_type)) as pool:

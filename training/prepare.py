@@ -89,6 +89,7 @@ def _prepare(config: TrainConfig, run_dir: Path, resume: bool) -> PreparedData:
     data, timings = config.data, {}
     start = time.perf_counter()
     valid_src, valid_tgt = read_validation(data.valid_src, data.valid_tgt)
+    pairs = None
     if resume:
         tokenizers = _load_tokenizers(run_dir)
     else:
@@ -105,7 +106,9 @@ def _prepare(config: TrainConfig, run_dir: Path, resume: bool) -> PreparedData:
         tqdm.write(f"data: reusing the prepared cache {directory}")
     else:
         tqdm.write(f"data: preparing {data.train_src} / {data.train_tgt} into {directory}")
-        meta = build_cache(settings, directory)
+        if pairs is None:  # a resumed run on changed files: count them for the progress bar's total
+            pairs = check_aligned(data.train_src, data.train_tgt)
+        meta = build_cache(settings, directory, total_pairs=pairs)
         for stale in remove_stale(cache_root, directory, key):
             tqdm.write(f"data: removed the stale cache {stale}")
     timings["total_seconds"] = time.perf_counter() - start

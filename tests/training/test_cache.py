@@ -177,8 +177,20 @@ def test_the_cleaning_report_is_printed_and_recorded(corpus, tmp_path, capsys):
         src.write("\n")
         tgt.write("x\n")
     run(corpus, tmp_path / "run", max_steps="2")
-    assert "data: kept 600 of 601 pairs; dropped 1 empty" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "data: kept 600 of 601 pairs; dropped 1 empty" in printed.out
     assert prepare_record(tmp_path / "run")["report"] == {"total": 601, "kept": 600, "dropped": {"empty": 1}}
+    assert "preparing: 100%" in printed.err and "601/601" in printed.err  # the bar knows its total
+
+
+def test_a_resumed_run_on_changed_files_shows_the_preparation_total(corpus, tmp_path, capsys):
+    run(corpus, tmp_path / "run", max_steps="2")
+    with open(corpus["train_src"], "a") as src, open(corpus["train_tgt"], "a") as tgt:
+        src.write("a b c\n")
+        tgt.write("c b a\n")
+    capsys.readouterr()
+    run(corpus, tmp_path / "run", resume=True, max_steps="4")
+    assert "601/601" in capsys.readouterr().err
 
 
 def test_misaligned_training_files_are_refused_before_tokenizer_training(corpus, tmp_path, capsys):
