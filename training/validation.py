@@ -13,6 +13,7 @@ from training.batching import Batch
 from training.config import OptimConfig
 from training.run_state import TrainingState
 from translator.model import Seq2Seq
+from translator.options import DEFAULT_SEARCH
 from translator.tokenizer import PAD_ID, Tokenizer
 from translator.translate import Translator
 
@@ -41,7 +42,8 @@ def validate(model: Seq2Seq, data: ValidationData, tokenizers: tuple[Tokenizer, 
             total_loss += float(plain)
             total_tokens += batch.target_tokens
     translator = Translator(model, *tokenizers, device=device)
-    hypotheses = translator.translate(data.src_text, beam_size=beam_size, length_penalty=1.0)
+    hypotheses = translator.translate(data.src_text, beam_size=beam_size,
+                                      length_penalty=DEFAULT_SEARCH.length_penalty)  # what users get
     bleu = sacrebleu.corpus_bleu(hypotheses, [data.tgt_text])
     model.train()
     loss = total_loss / max(1, total_tokens)
