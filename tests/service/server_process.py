@@ -1,4 +1,4 @@
-"""``translator-serve`` in a real subprocess on a free loopback port, for tests that need a running server."""
+"""``translator-serve`` in a real subprocess, for tests of what an operator relies on and of real clients."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Sequence
 
 import httpx
 import pytest
@@ -26,76 +24,54 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
-def running_server(log_path: Path, model_args: list[str], api_key: str = "", timeout_s: float = 120) -> Iterator[str]:
-    """``translator-serve MODEL_ARGS`` on the CPU in a subprocess; yields its base URL once /ready says 200.
-
-    The server runs from the repository (PYTHONPATH set to it) with ``api_key`` as its API key
-    (none when empty) and logs to ``log_path``. It is terminated on exit (killed if it does not stop
-    within 20 s); a server that exits or is not ready within ``timeout_s`` fails the test with its log.
-    """
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TRANSLATOR_API_KEY=api_key)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", *model_args, "--port", str(port), "--device", "cpu",
-             "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                urllib.request.urlopen(base + "/ready", timeout=5).close()
-                break
-            # Refused, 503 (warming up) or an answer slower than the timeout while the server starts on
-            # busy cores: all OSErrors (URLError, HTTPError, ConnectionError, TimeoutError), so try again.
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server was not ready within {timeout_s:g} s:\n{log_path.read_text()}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 class ServerProcess:
-    """``with ServerProcess(model_dir, tmp_path, TRANSLATOR_X="1") as server:`` — started and ready.
+    """``translator-serve`` in a subprocess on a free loopback port, on the CPU, run from this
+    repository; entered once ``/ready`` says 200, killed on exit if still running::
 
-    ``server.url``; ``server.log()`` is its stderr so far; on exit it is killed if still running.
+        with ServerProcess(tmp_path, model_dir, TRANSLATOR_REQUEST_TIMEOUT_S="60") as server: ...
+        with ServerProcess(tmp_path, args=["--models-root", str(root)], TRANSLATOR_API_KEY="k") as server: ...
+
+    Its settings are what an operator would give it: the caller's environment without any
+    ``TRANSLATOR_*`` variable, then ``model_dir`` as ``TRANSLATOR_MODEL_DIRS``, one torch thread,
+    ``environment`` and the command-line ``args``. ``server.url``; ``server.log()`` is its output so
+    far. A server that exits, or is not ready within ``ready_timeout_s``, fails the test with its log.
     """
 
-    def __init__(self, model_dir: Path, log_dir: Path, **environment: str) -> None:
+    def __init__(self, log_dir: Path, model_dir: Path | None = None, *, args: Sequence[str] = (),
+                 ready_timeout_s: float = 120, **environment: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}.log"
         env = {key: value for key, value in os.environ.items() if not key.startswith("TRANSLATOR_")}
-        env.update(TRANSLATOR_MODEL_DIRS=str(model_dir), TRANSLATOR_PORT=str(self.port), TRANSLATOR_TORCH_THREADS="1")
+        env.update(PYTHONPATH=str(ROOT), TRANSLATOR_PORT=str(self.port), TRANSLATOR_DEVICE="cpu",
+                   TRANSLATOR_TORCH_THREADS="1")
+        if model_dir is not None:
+            env["TRANSLATOR_MODEL_DIRS"] = str(model_dir)
         env.update(environment)
         self.environment = env
+        self.args = list(args)
+        self.ready_timeout_s = ready_timeout_s
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "ServerProcess":
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "service.cli"], env=self.environment,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        self.process = subprocess.Popen([sys.executable, "-m", "service.cli", *self.args], cwd=ROOT,
+                                        env=self.environment, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()}")
+                self.__exit__()
+                pytest.fail(f"the server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/ready", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/ready", timeout=5).status_code == 200:
                     return self
+            # Refused, or slower than the timeout while the server starts on busy cores: try again.
             except httpx.HTTPError:
                 pass
+            if time.monotonic() > deadline:
+                self.__exit__()
+                pytest.fail(f"the server was not ready within {self.ready_timeout_s:g} s:\n{self.log()}")
             time.sleep(0.2)
-        raise RuntimeError(f"the server did not become ready:\n{self.log()}")
 
     def __exit__(self, *exc_info) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from libretranslatepy import LibreTranslateAPI
 
-from tests.service.server_process import ROOT, running_server
+from tests.service.server_process import ROOT, ServerProcess
 API_KEY = "lt-test-key"
 PARAGRAPH = "Ein Mann fährt Fahrrad. Eine Frau liest ein Buch im Park.\nZwei Kinder spielen Fußball im Schnee."
 
@@ -23,10 +23,9 @@ PARAGRAPH = "Ein Mann fährt Fahrrad. Eine Frau liest ein Buch im Park.\nZwei Ki
 def server(tmp_path_factory, language_models_root) -> str:
     """``translator-serve`` in a subprocess with an API key; its base URL once /ready answers 200."""
     models = [ROOT / "models/de-en", ROOT / "models/en-de", language_models_root / "en-fr"]
-    with running_server(tmp_path_factory.mktemp("lt-server") / "server.log",
-                        [argument for model in models for argument in ("--model-dir", str(model))],
-                        api_key=API_KEY) as base:
-        yield base
+    arguments = [argument for model in models for argument in ("--model-dir", str(model))]
+    with ServerProcess(tmp_path_factory.mktemp("lt-server"), args=arguments, TRANSLATOR_API_KEY=API_KEY) as server:
+        yield server.url
 
 
 def post_json(url: str, body: dict) -> tuple[int, dict]:

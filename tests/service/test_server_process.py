@@ -32,7 +32,7 @@ def wait_until(condition, timeout: float, interval: float = 0.05) -> float:
 
 
 def test_sigterm_answers_every_accepted_request_then_exits(tiny_model_dir, tmp_path):
-    with ServerProcess(tiny_model_dir, tmp_path, TRANSLATOR_REQUEST_TIMEOUT_S="60") as server:
+    with ServerProcess(tmp_path, tiny_model_dir, TRANSLATOR_REQUEST_TIMEOUT_S="60") as server:
         bodies = [{"texts": symbol_sentences(16, seed=i, max_len=40), "beam_size": 5} for i in range(24)]
         accepted_before = server.metric("translator_accepted_requests_total")  # the warm-up
         with ThreadPoolExecutor(len(bodies)) as pool:
@@ -55,7 +55,7 @@ def test_sigterm_answers_every_accepted_request_then_exits(tiny_model_dir, tmp_p
 
 
 def test_a_second_sigterm_answers_the_rest_503_and_exits(tiny_model_dir, tmp_path):
-    with ServerProcess(tiny_model_dir, tmp_path, TRANSLATOR_REQUEST_TIMEOUT_S="60") as server:
+    with ServerProcess(tmp_path, tiny_model_dir, TRANSLATOR_REQUEST_TIMEOUT_S="60") as server:
         accepted_before = server.metric("translator_accepted_requests_total")
         with ThreadPoolExecutor(4) as pool:
             answers = [pool.submit(httpx.post, server.url + "/translate", json=HEAVY, timeout=60) for _ in range(4)]
@@ -87,7 +87,7 @@ def hang_up_and_measure(server: ServerProcess, body: dict, clients: int = 8) -> 
 
 
 def test_clients_that_hang_up_stop_costing_compute(tiny_model_dir, tmp_path):
-    with ServerProcess(tiny_model_dir, tmp_path) as server:
+    with ServerProcess(tmp_path, tiny_model_dir) as server:
         idle_after, cancelled = hang_up_and_measure(server, HEAVY)
         after = httpx.post(server.url + "/translate", json={"text": "a b"}, timeout=10)
     assert idle_after < 5 and cancelled == 8
@@ -97,7 +97,7 @@ def test_clients_that_hang_up_stop_costing_compute(tiny_model_dir, tmp_path):
 def test_libretranslate_clients_that_hang_up_stop_costing_compute(tiny_model_dir, tmp_path):
     # LibreTranslate has no beam size: long texts make the work (25 x 1,000 pieces per request).
     texts = [" ".join("abcdefgh"[(i + j) % 8] for i in range(999)) for j in range(25)]
-    with ServerProcess(tiny_model_dir, tmp_path) as server:
+    with ServerProcess(tmp_path, tiny_model_dir) as server:
         idle_after, cancelled = hang_up_and_measure(server, {"q": texts, "source": "xx", "target": "yy"})
         after = httpx.post(server.url + "/translate", json={"q": "a b", "source": "xx", "target": "yy"}, timeout=10)
     assert idle_after < 5 and cancelled >= 100  # of 200: most were still waiting when their clients left
@@ -107,7 +107,7 @@ def test_libretranslate_clients_that_hang_up_stop_costing_compute(tiny_model_dir
 def test_sighup_swaps_in_a_new_version_under_load_and_refuses_a_broken_one(tiny_model_dir, tmp_path, symbol_tokenizer):
     model_dir = tmp_path / "xx-yy"
     shutil.copytree(tiny_model_dir, model_dir)
-    with ServerProcess(model_dir, tmp_path) as server:
+    with ServerProcess(tmp_path, model_dir) as server:
         old_version = httpx.get(server.url + "/models").json()["models"][0]["version"]
         statuses: list[tuple[float, int]] = []  # (when answered, status)
         stop = threading.Event()
@@ -155,7 +155,7 @@ def test_sighup_swaps_in_a_new_version_under_load_and_refuses_a_broken_one(tiny_
 
 @pytest.fixture(scope="module")
 def guarded_server(tiny_model_dir, tmp_path_factory):
-    with ServerProcess(tiny_model_dir, tmp_path_factory.mktemp("guarded"), TRANSLATOR_API_KEY="s3cret",
+    with ServerProcess(tmp_path_factory.mktemp("guarded"), tiny_model_dir, TRANSLATOR_API_KEY="s3cret",
                        TRANSLATOR_BODY_TIMEOUT_S="1", TRANSLATOR_MAX_HEADER_BYTES="4096") as server:
         yield server
 

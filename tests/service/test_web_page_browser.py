@@ -27,7 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.service.server_process import ROOT, running_server
+from tests.service.server_process import ROOT, ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -47,9 +47,8 @@ def call(base: str, path: str, body: dict | None = None) -> dict:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     """The shipped models (models/), without an API key."""
-    with running_server(tmp_path_factory.mktemp("server") / "server.log",
-                        ["--models-root", str(ROOT / "models")]) as base:
-        yield base
+    with ServerProcess(tmp_path_factory.mktemp("server"), args=["--models-root", str(ROOT / "models")]) as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -245,9 +244,9 @@ def test_a_paragraph_in_a_detected_language_gets_a_sentence_chooser_for_its_atte
 
 
 def test_a_server_with_an_api_key_gets_the_key_from_the_page_before_any_api_call(tmp_path, browser):
-    with running_server(tmp_path / "server.log", ["--model-dir", str(ROOT / "models" / "de-en")],
-                        api_key="page-test-key") as base:
-        browser.get(base + "/")
+    with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")],
+                       TRANSLATOR_API_KEY="page-test-key") as server:
+        browser.get(server.url + "/")
         key_field = browser.find_element(By.ID, "api-key")
         assert key_field.is_displayed()
         assert "needs an API key" in browser.find_element(By.ID, "message").text
@@ -294,8 +293,8 @@ def test_replay_steps_through_the_target_pieces_in_the_order_they_were_written(s
 def test_a_pivoted_direction_is_marked_in_the_picker_and_beside_its_attention(tmp_path, browser,
                                                                               language_models_root):
     # Tiny untrained models named de-en, en-de and en-fr: de->fr exists only through English.
-    with running_server(tmp_path / "server.log", ["--models-root", str(language_models_root)]) as base:
-        browser.get(base + "/")
+    with ServerProcess(tmp_path, args=["--models-root", str(language_models_root)]) as server:
+        browser.get(server.url + "/")
         wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
         Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
         target = Select(browser.find_element(By.ID, "target-lang"))
@@ -314,8 +313,8 @@ def test_a_pivoted_direction_is_marked_in_the_picker_and_beside_its_attention(tm
 def test_a_pair_with_two_models_gets_a_model_picker_and_the_picked_model_answers(tmp_path, browser,
                                                                                   tiers_models_root):
     # de-en and compact-de-en both translate de->en (a model and its fast tier); en-fr has one model.
-    with running_server(tmp_path / "server.log", ["--models-root", str(tiers_models_root)]) as base:
-        browser.get(base + "/")
+    with ServerProcess(tmp_path, args=["--models-root", str(tiers_models_root)]) as server:
+        browser.get(server.url + "/")
         wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
         Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
         Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
