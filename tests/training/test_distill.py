@@ -89,3 +89,44 @@ def test_cli_refuses_a_teacher_of_another_language_pair(corpus, tmp_path, tiny_m
                       "  src_lang: de\n  tgt_lang: en\n")
     assert main([str(tiny_model_dir), "--config", str(config), "--train.output_dir", str(tmp_path / "o")]) == 2
     assert "translates xx->yy" in capsys.readouterr().err
+
+
+def test_interpolation_keeps_the_n_best_candidate_closest_to_the_reference(corpus, tmp_path, tiny_model_dir):
+    sources = corpus["train_src"].read_text(encoding="utf-8").splitlines()[:40]
+    source = tmp_path / "train.xx"
+    source.write_text("\n".join(sources) + "\n", encoding="utf-8")
+    n_best = Translator.from_pretrained(tiny_model_dir, device="cpu").translate_detailed(
+        sources, beam_size=3, n_best=3, restore_case=False)
+    # Each reference is the teacher's last candidate: interpolation must pick it over the first.
+    wanted = [" ".join(result.n_best[-1].text.split()) for result in n_best]
+    assert sum(w != " ".join(r.text.split()) for w, r in zip(wanted, n_best)) >= 10  # the choice matters
+    references = tmp_path / "train.yy"
+    references.write_text("\n".join(wanted) + "\n", encoding="utf-8")
+    output = tmp_path / "distill" / "train.closest.yy"
+    teacher_translations(tiny_model_dir, source, output, beam_size=3, references=references)
+    assert output.read_text(encoding="utf-8").splitlines() == wanted
+    # Other references are other work: translated again, not reused.
+    references.write_text("\n".join(reversed(wanted)) + "\n", encoding="utf-8")
+    calls = []
+    teacher_translations(tiny_model_dir, source, output, beam_size=3, references=references,
+                         progress=lambda done, total: calls.append(done))
+    assert calls == [40]
+
+
+def test_interpolation_refuses_references_of_another_length_naming_both_files(corpus, tmp_path, tiny_model_dir):
+    references = tmp_path / "short.yy"
+    references.write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"short\.yy has 2 lines and .*train\.src"):
+        teacher_translations(tiny_model_dir, corpus["train_src"], tmp_path / "out.yy", references=references)
+
+
+def test_cli_interpolate_writes_the_closest_translations_beside_the_plain_ones(corpus, tmp_path, tiny_model_dir, capsys):
+    config = tmp_path / "student.yaml"
+    config.write_text(f"data:\n  train_src: {corpus['train_src']}\n  train_tgt: {corpus['train_tgt']}\n"
+                      f"  valid_src: {corpus['valid_src']}\n  valid_tgt: {corpus['valid_tgt']}\n"
+                      "  src_lang: xx\n  tgt_lang: yy\n")
+    assert main([str(tiny_model_dir), "--config", str(config), "--train.output_dir", str(tmp_path / "o"),
+                 "--beam-size", "2", "--interpolate", "--translate-only"]) == 0
+    written = tmp_path / "o" / "distill" / "train.closest.yy"
+    assert capsys.readouterr().out.strip() == f"teacher translations: {written}"
+    assert len(written.read_text(encoding="utf-8").splitlines()) == len(corpus["train_src"].read_text().splitlines())
