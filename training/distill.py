@@ -124,7 +124,7 @@ def teacher_translations(teacher_dir: Path, source: Path, output: Path, beam_siz
     return output
 
 
-def _closest(result: "Translation", reference: str) -> str:
+def _closest(result: Translation, reference: str) -> str:
     """The n-best candidate with the highest sentence BLEU against ``reference`` (the best-scored on ties)."""
     candidates = [candidate.text for candidate in result.n_best] or [result.text]
     return max(candidates, key=lambda text: sacrebleu.sentence_bleu(text, [reference]).score)
@@ -157,8 +157,8 @@ def distill(teacher_dir: Path, config: TrainConfig, resume: bool = False, beam_s
     if (teacher_meta.get("source_language"), teacher_meta.get("target_language")) != (config.data.src_lang, config.data.tgt_lang):
         raise ValueError(f"teacher {teacher_dir} translates {teacher_meta.get('source_language')}->"
                          f"{teacher_meta.get('target_language')}, the config {config.data.src_lang}->{config.data.tgt_lang}")
-    kind = "closest" if interpolate else ""
-    output = Path(config.train.output_dir) / "distill" / ".".join(filter(None, ["train", kind, config.data.tgt_lang]))
+    name = f"train.closest.{config.data.tgt_lang}" if interpolate else f"train.{config.data.tgt_lang}"
+    output = Path(config.train.output_dir) / "distill" / name
 
     def report(done: int, total: int) -> None:
         print(f"teacher translations: {done}/{total}", file=sys.stderr, flush=True)
