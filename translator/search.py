@@ -219,6 +219,22 @@ def _top_k(values: torch.Tensor, k: int, block: int = 64) -> tuple[torch.Tensor,
     return top_values, indices.gather(1, positions)
 
 
+def _max(values: torch.Tensor, block: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """``values.max(dim=-1)`` for (rows, n) with n a multiple of ``block``, about 2x faster on CPU.
+
+    torch's max with indices over a long row is slow on CPU; a max over one block per column
+    offset and an argmax down the winning column are not. (64 x 8000: 0.37 ms -> 0.13 ms on
+    2 cores, 0.80 -> 0.16 on one.) Only which index an exact tie returns may differ from ``max``.
+    """
+    rows, size = values.shape
+    if size % block or size < 4 * block:
+        return values.max(dim=-1)
+    columns = values.view(rows, size // block, block)  # [r, i, j] = values[r, i * block + j]
+    best, offsets = columns.amax(dim=1).max(dim=-1)
+    winning_columns = columns.gather(2, offsets.view(rows, 1, 1).expand(rows, size // block, 1)).squeeze(2)
+    return best, winning_columns.argmax(dim=-1) * block + offsets
+
+
 def _gather_beams(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """values (rows, beams, ...) -> (rows, k, ...) picking beams ``index`` (rows, k) per row."""
     shape = index.shape + values.shape[2:]
@@ -282,7 +298,7 @@ def greedy_search(
 
     for step in range(int(limits.max())):
         logits, state, weights = model.step(prev_ids, state, memory)
-        best_log_prob, next_ids = torch.log_softmax(logits.float(), dim=-1).max(dim=-1)
+        best_log_prob, next_ids = _max(torch.log_softmax(logits.float(), dim=-1))
         scores = scores + best_log_prob
         finished = next_ids == EOS_ID  # a finished sentence leaves the batch at once
         tokens = torch.cat([tokens, next_ids.unsqueeze(1)], dim=1)

@@ -158,3 +158,17 @@ def test_blockwise_top_k_equals_torch_top_k(size):
     assert torch.equal(top_values, expected_values)
     assert torch.equal(values.gather(1, top_indices), expected_values)
     assert torch.equal(top_indices[[0, 1, 2, 4]], expected_indices[[0, 1, 2, 4]])
+
+
+@pytest.mark.parametrize("size", [50, 7931, 8000, 4096])
+def test_blockwise_max_equals_torch_max(size):
+    from translator.search import _max
+
+    values = torch.randn(37, size, generator=torch.Generator().manual_seed(size))
+    values[:, -(size % 64 or 64) // 2:] = float("-inf")  # padding columns, as InferenceModel's logits have
+    values[5, 2] = values[5].max() + 1  # the best in the first block
+    values[6, max(size - 65, 0)] = values[6].max() + 1  # ... near the end
+    expected_values, expected_indices = values.max(dim=-1)
+    best_values, best_indices = _max(values)
+    assert torch.equal(best_values, expected_values)
+    assert torch.equal(best_indices, expected_indices)
