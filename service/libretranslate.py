@@ -119,7 +119,8 @@ async def translate(request: Request) -> JSONResponse:
         pivot = None
     else:
         route = find_route(registry, detected.language if detected else source, target)
-        options = body.search_options(state.settings.max_beam_size, state.settings.max_output_length)
+        options = body.search_options(state.settings.max_beam_size, state.settings.max_output_length,
+                                      route.default_search)
         work = translate_texts(queue, route, options, units) if markups is None else \
             _translate_markup(queue, route, options, markups)
         try:

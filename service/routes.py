@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from translator.options import MODEL_DEFAULT_FIELDS
 from translator.translate import Translation
 
 from service.auth import require_api_key
@@ -75,7 +76,7 @@ async def translate(
     check_request_limits(body, texts, settings)
     detected = await detect_source(state.registry, texts) if _is_auto(body.source_lang) else None
     route = _route(state.registry, body, detected)
-    options = body.search_options(settings.max_beam_size, settings.max_output_length)
+    options = body.search_options(settings.max_beam_size, settings.max_output_length, route.default_search)
     try:
         translating = translate_texts(state.queue, route, options, texts, body.split_sentences)
         results = await asyncio.wait_for(cancel_on_disconnect(request, translating), settings.request_timeout_s)
@@ -159,6 +160,7 @@ def _model_info(model: LoadedModel) -> ModelInfo:
         library_version=model.metadata.get("library_version"), device=str(model.translator.device),
         dtype=model.translator.dtype, scores=model.scores(), domain=model.metadata.get("domain"),
         case_restoration=model.translator.case_restorer is not None,
+        default_search={name: getattr(model.translator.default_search, name) for name in MODEL_DEFAULT_FIELDS},
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from translator.options import DEFAULT_SEARCH, SearchOptions
+
 from service.errors import ModelNotFound
 from service.registry import LoadedModel, ModelRegistry
 
@@ -41,6 +43,13 @@ class Route:
     @property
     def version(self) -> str:
         return "+".join(model.version for model in self.legs)
+
+    @property
+    def default_search(self) -> SearchOptions:
+        """The search options a request leaves unsaid: its models' own defaults (e.g. greedy for a
+        distilled student), or the library's when the legs of a pivot disagree."""
+        defaults = {model.translator.default_search for model in self.legs}
+        return defaults.pop() if len(defaults) == 1 else DEFAULT_SEARCH
 
 
 def languages(registry: ModelRegistry) -> list[str]:

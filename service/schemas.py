@@ -42,8 +42,9 @@ class TranslateRequest(BaseModel):
                                     "to detect it (one language for all the texts of the request).")
     target_lang: str | None = Field(None, max_length=32, description="Target language code, e.g. en.")
     model: str | None = Field(None, max_length=200, description="A model name from GET /models (instead of languages).")
-    beam_size: int | None = Field(None, ge=1, description=f"Beam width; 1 is greedy search. Default "
-                                  f"{DEFAULT_SEARCH.beam_size}, or the server's max_beam_size when that is smaller.")
+    beam_size: int | None = Field(None, ge=1, description=f"Beam width; 1 is greedy search. Default: the model's "
+                                  f"default_search (GET /models), else {DEFAULT_SEARCH.beam_size}; at most the "
+                                  "server's max_beam_size.")
     n_best: int = Field(DEFAULT_SEARCH.n_best, ge=1, description="Candidates returned per text (at most beam_size).")
     max_output_length: int | None = Field(None, ge=1, description=f"Most target pieces per translation. Default "
                                           f"{DEFAULT_SEARCH.max_output_length}, or the server's max_output_length "
@@ -53,8 +54,9 @@ class TranslateRequest(BaseModel):
         description=f"Most target pieces per translation as a multiple of the source's pieces (the smaller of this "
         f"and max_output_length applies). Default {DEFAULT_SEARCH.max_output_ratio}; at most "
         f"{MAX_OUTPUT_RATIO_LIMIT}.")
-    length_penalty: float = Field(DEFAULT_SEARCH.length_penalty, ge=0.0, le=10.0, allow_inf_nan=False,
-                                  description="GNMT length penalty alpha; 0 ranks by raw log-probability.")
+    length_penalty: float | None = Field(
+        None, ge=0.0, le=10.0, allow_inf_nan=False, description="GNMT length penalty alpha; 0 ranks by raw "
+        f"log-probability. Default: the model's default_search, else {DEFAULT_SEARCH.length_penalty}.")
     return_scores: bool = Field(False, description="Include log-probability scores.")
     return_attention: bool = Field(False, description="Include source/target pieces and the attention matrix.")
     split_sentences: bool = Field(True, description="Cut each text into sentences, translate them one by one "
@@ -71,12 +73,15 @@ class TranslateRequest(BaseModel):
             raise ValueError("give both source_lang and target_lang, or neither (and a model name)")
         return self
 
-    def search_options(self, max_beam_size: int, max_output_length: int) -> SearchOptions:
-        """The library's options for this request; what it leaves out is the library default, lowered to
-        the server's limits (``max_beam_size``, ``max_output_length``) where those are smaller."""
-        beam_size = self.beam_size or max(self.n_best, min(DEFAULT_SEARCH.beam_size, max_beam_size))
+    def search_options(self, max_beam_size: int, max_output_length: int,
+                       defaults: SearchOptions = DEFAULT_SEARCH) -> SearchOptions:
+        """The library's options for this request; what it leaves out comes from ``defaults`` (the
+        model's, see :func:`translator.options.model_search_defaults`), lowered to the server's limits
+        (``max_beam_size``, ``max_output_length``) where those are smaller."""
+        beam_size = self.beam_size or max(self.n_best, min(defaults.beam_size, max_beam_size))
+        length_penalty = defaults.length_penalty if self.length_penalty is None else self.length_penalty
         return SearchOptions(
-            beam_size=beam_size, n_best=self.n_best, length_penalty=self.length_penalty,
+            beam_size=beam_size, n_best=self.n_best, length_penalty=length_penalty,
             max_output_length=self.max_output_length or min(DEFAULT_SEARCH.max_output_length, max_output_length),
             max_output_ratio=self.max_output_ratio or DEFAULT_SEARCH.max_output_ratio,
             return_attention=self.return_attention,
@@ -165,6 +170,9 @@ class ModelInfo(BaseModel):
         "that domain (from its metadata), so nobody is surprised by them.")
     case_restoration: bool = Field(
         False, description="Whether all-lower-case and ALL-UPPER-CASE input is put into normal casing first.")
+    default_search: dict[str, Any] = Field(
+        default_factory=dict, description="The beam_size and length_penalty a request naming this model gets "
+        "when it does not give them (a distilled fast model is meant for greedy search, beam_size 1).")
 
 
 class Direction(BaseModel):

@@ -53,3 +53,19 @@ def tiny_model_dir(tmp_path_factory, symbol_tokenizer) -> Path:
     save_checkpoint(directory, model, symbol_tokenizer, symbol_tokenizer,
                     {"source_language": "xx", "target_language": "yy", "name": "tiny-xx-yy"})
     return directory
+
+
+@pytest.fixture
+def beam_sizes(monkeypatch) -> list[int]:
+    """The beam size of every search the library runs from now on (also inside an in-process app)."""
+    import translator.translate
+
+    seen: list[int] = []
+    search = translator.translate.search
+
+    def recording(model, src_ids, src_lengths, options, *args, **kwargs):
+        seen.append(options.beam_size)
+        return search(model, src_ids, src_lengths, options, *args, **kwargs)
+
+    monkeypatch.setattr(translator.translate, "search", recording)
+    return seen

@@ -43,7 +43,8 @@ def train_main(argv: list[str] | None = None) -> int:
 
 def evaluate_main(argv: list[str] | None = None) -> int:
     """Entry point of ``translator-evaluate``."""
-    from translator.options import add_search_arguments, search_options_from_args  # see train_main
+    # see train_main
+    from translator.options import add_search_arguments, model_search_defaults, search_options_from_args
 
     parser = argparse.ArgumentParser(
         prog="translator-evaluate",
@@ -59,10 +60,12 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
     args = parser.parse_args(argv)
+    from translator.checkpoint import read_metadata
     from training.evaluate import evaluate
 
     try:
-        report = evaluate(args.model_dir, args.src, args.ref, search_options_from_args(args), output=args.output,
+        options = search_options_from_args(args, model_search_defaults(read_metadata(args.model_dir)))
+        report = evaluate(args.model_dir, args.src, args.ref, options, output=args.output,
                           report_path=args.report, device=args.device,
                           quantize=args.quantize)
     except ValueError as error:

@@ -23,7 +23,7 @@ from translator.checkpoint import (
 from translator.lines import read_lines
 from translator.manifest import MANIFEST_FILE, read_verified
 from translator.metadata import validate_metadata
-from translator.options import DEFAULT_SEARCH
+from translator.options import DEFAULT_SEARCH, model_search_defaults
 
 NOT_SHIPPED = frozenset({"training_state.pt", MANIFEST_FILE})  # optimiser state stays with the run
 
@@ -33,15 +33,18 @@ class Description:
     """What a release states about the model besides its scores, so nobody is surprised by it.
 
     ``domain`` says what text the model was trained on (default: the training data's ``domain``
-    in its metadata); each ``out_of_domain`` sentence is translated by the released model (beam 5)
-    and recorded with its translation, as a measured example of what happens outside that
-    domain. ``casing_from`` (training sources) adds a casing table (translator.casing) to a
-    checkpoint written without one.
+    in its metadata); each ``out_of_domain`` sentence is translated by the released model (with its
+    default search) and recorded with its translation, as a measured example of what happens
+    outside that domain. ``casing_from`` (training sources) adds a casing table (translator.casing)
+    to a checkpoint written without one. ``default_beam_size`` records the beam size the model is
+    meant for (``default_search`` in its metadata; e.g. 1 for a student distilled for greedy search),
+    which callers then get unless they ask for another.
     """
 
     domain: str | None = None
     out_of_domain: tuple[str, ...] = ()
     casing_from: Path | None = None
+    default_beam_size: int | None = None
 
 
 def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref: Path,
@@ -98,6 +101,8 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_nam
         }
     metadata = read_metadata(staging)
     metadata.setdefault("test", {})[test_name] = scores
+    if description.default_beam_size is not None:
+        metadata["default_search"] = {"beam_size": description.default_beam_size}
     _describe(metadata, staging, description)
     validate_metadata(metadata, staging / METADATA_FILE)
     (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
@@ -119,7 +124,7 @@ def _describe(metadata: dict, staging: Path, description: Description) -> None:
         domain["description"] = stated
     if description.out_of_domain:
         translator = Translator.from_pretrained(staging, device="cpu")
-        outputs = translator.translate(list(description.out_of_domain), beam_size=5)
+        outputs = translator.translate(list(description.out_of_domain), model_search_defaults(metadata))
         domain["out_of_domain_examples"] = [
             {"source": source, "translation": output} for source, output in zip(description.out_of_domain, outputs)
         ]
@@ -150,9 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--casing-from", type=Path, metavar="FILE",
                         help="training source file to build a casing table from (for all-lower/ALL-UPPER input), "
                         "for a checkpoint written without one")
+    parser.add_argument("--default-beam-size", type=int, metavar="N",
+                        help="the beam size the model is meant for, recorded as its default_search: what the "
+                        "library, the CLIs and the service use when a caller gives none (e.g. 1 for a distilled "
+                        f"fast model; default: none recorded, so {DEFAULT_SEARCH.beam_size})")
     args = parser.parse_args(argv)
     try:
-        description = Description(args.domain, tuple(args.out_of_domain), args.casing_from)
+        if args.default_beam_size is not None and args.default_beam_size < 1:
+            raise ValueError(f"--default-beam-size must be >= 1, got {args.default_beam_size}")
+        description = Description(args.domain, tuple(args.out_of_domain), args.casing_from, args.default_beam_size)
         scores = release(args.checkpoint, args.destination, args.test_name, args.src, args.ref,
                          tuple(args.beam_sizes), args.length_penalty, description)
     except (CheckpointError, ValueError) as error:

@@ -61,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        options = search_options_from_args(args)
         if args.input is not None:
             try:
                 raw = args.input.read_bytes()
@@ -75,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         text = "\n".join(lines) + ("\n" if raw.endswith(b"\n") else "")
         translator = Translator.from_pretrained(args.model_dir, device=args.device, dtype=args.dtype,
                                                 quantize=args.quantize)
+        options = search_options_from_args(args, translator.default_search)
         with tqdm(total=None if args.running_text else len(lines), unit="sent", file=sys.stderr,
                   disable=args.no_progress or args.input is None) as bar:
             batching = dict(max_batch_sentences=args.batch_size, progress=bar.update, restore_case=not args.keep_case)

@@ -67,6 +67,15 @@ class Domain(_Open):
     out_of_domain_examples: list[Example] | None = None
 
 
+class DefaultSearch(BaseModel):
+    """How the model is meant to be searched when a caller does not say (e.g. greedy for a distilled student)."""
+
+    model_config = ConfigDict(extra="forbid")  # the fields of translator.options.MODEL_DEFAULT_FIELDS
+
+    beam_size: int | None = Field(None, ge=1)
+    length_penalty: float | None = Field(None, ge=0.0, allow_inf_nan=False)
+
+
 class CheckpointMetadata(_Open):
     """Contents of ``metadata.json``."""
 
@@ -81,6 +90,7 @@ class CheckpointMetadata(_Open):
     selection: str | None = None
     averaged_from: list[str] | None = None
     domain: Domain | None = None
+    default_search: DefaultSearch | None = None
 
 
 def validate_metadata(data: Any, source: str | Path) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 The library takes one (``Translator.translate_detailed(texts, options)``, or its fields as keywords),
 the CLIs take their flag defaults from :data:`DEFAULT_SEARCH`, and the service's request schema
 builds one (``TranslateRequest.search_options``); nothing else states a default.
+
+A checkpoint may say how it is meant to be searched (``"default_search": {"beam_size": 1}`` in its
+metadata, e.g. a distilled student made for greedy search): :func:`model_search_defaults` applies
+that over :data:`DEFAULT_SEARCH`, and the library, the CLIs and the service use it for whatever
+the caller leaves unsaid.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
@@ -69,20 +74,38 @@ FIELD_NAMES = frozenset(f.name for f in fields(SearchOptions))
 DEFAULT_SEARCH = SearchOptions()
 """The defaults, for flag defaults and help texts (``DEFAULT_SEARCH.beam_size``)."""
 
+MODEL_DEFAULT_FIELDS = ("beam_size", "length_penalty")
+"""The options a checkpoint's ``default_search`` metadata may set."""
+
+
+def model_search_defaults(metadata: Mapping[str, Any]) -> SearchOptions:
+    """:data:`DEFAULT_SEARCH` with a checkpoint's ``default_search`` metadata applied.
+
+    Raises:
+        ValueError: ``default_search`` names another option or has a value out of range.
+    """
+    stated = metadata.get("default_search") or {}
+    unknown = sorted(set(stated) - set(MODEL_DEFAULT_FIELDS))
+    if unknown:
+        raise ValueError(f"default_search may set {list(MODEL_DEFAULT_FIELDS)}, not {unknown}")
+    return DEFAULT_SEARCH.updated(**{name: value for name, value in stated.items() if value is not None})
+
 
 def add_search_arguments(parser: argparse.ArgumentParser, n_best: bool = True) -> None:
     """Add ``--beam-size``, ``--length-penalty``, ``--max-output-length``, ``--max-output-ratio`` (and
-    ``--n-best``) to a command's parser, with the defaults of :data:`DEFAULT_SEARCH`."""
+    ``--n-best``) to a command's parser, with the defaults of :data:`DEFAULT_SEARCH`; ``--beam-size`` and
+    ``--length-penalty`` default to the model's (see :func:`search_options_from_args`)."""
     defaults = DEFAULT_SEARCH
-    parser.add_argument("--beam-size", type=int, default=defaults.beam_size,
-                        help=f"beam size; 1 means greedy (default {defaults.beam_size})")
+    parser.add_argument("--beam-size", type=int,
+                        help="beam size; 1 means greedy (default: the model's default_search, else "
+                        f"{defaults.beam_size})")
     if n_best:
         parser.add_argument("--n-best", type=int, default=defaults.n_best,
                             help="write this many candidates per sentence, tab-separated with scores "
                             f"(default {defaults.n_best})")
-    parser.add_argument("--length-penalty", type=float, default=defaults.length_penalty,
-                        help=f"GNMT length penalty alpha; 0 ranks by raw log-probability (default "
-                        f"{defaults.length_penalty})")
+    parser.add_argument("--length-penalty", type=float,
+                        help="GNMT length penalty alpha; 0 ranks by raw log-probability (default: the model's "
+                        f"default_search, else {defaults.length_penalty})")
     parser.add_argument("--max-output-length", type=int, default=defaults.max_output_length,
                         help=f"absolute output cap in pieces (default {defaults.max_output_length})")
     parser.add_argument("--max-output-ratio", type=float, default=defaults.max_output_ratio,
@@ -90,12 +113,17 @@ def add_search_arguments(parser: argparse.ArgumentParser, n_best: bool = True) -
                         f"{defaults.max_output_ratio})")
 
 
-def search_options_from_args(args: argparse.Namespace) -> SearchOptions:
-    """The options a command's flags (from :func:`add_search_arguments`) ask for.
+def search_options_from_args(args: argparse.Namespace, defaults: SearchOptions = DEFAULT_SEARCH) -> SearchOptions:
+    """The options a command's flags (from :func:`add_search_arguments`) ask for; ``defaults`` (the
+    model's, from :func:`model_search_defaults`) fill in ``--beam-size`` and ``--length-penalty`` when
+    they are not given.
 
     Raises:
         ValueError: a value out of range, naming the option.
     """
-    return SearchOptions(beam_size=args.beam_size, n_best=getattr(args, "n_best", DEFAULT_SEARCH.n_best),
-                         length_penalty=args.length_penalty, max_output_length=args.max_output_length,
-                         max_output_ratio=args.max_output_ratio)
+    return SearchOptions(
+        beam_size=defaults.beam_size if args.beam_size is None else args.beam_size,
+        n_best=getattr(args, "n_best", DEFAULT_SEARCH.n_best),
+        length_penalty=defaults.length_penalty if args.length_penalty is None else args.length_penalty,
+        max_output_length=args.max_output_length, max_output_ratio=args.max_output_ratio,
+    )

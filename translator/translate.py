@@ -16,7 +16,7 @@ from translator.decoding import DecodingModel
 from translator.ensemble import Ensemble
 from translator.inference import InferenceModel
 from translator.model import Seq2Seq
-from translator.options import DEFAULT_SEARCH, SearchOptions
+from translator.options import SearchOptions, model_search_defaults
 from translator.search import StepHook, search
 from translator.segment import SplitText, split_sentences
 from translator.tokenizer import EOS_ID, PAD_ID, Tokenizer
@@ -99,6 +99,9 @@ class Translator:
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.metadata = metadata or {}
+        # How to search when a call does not say: the library's defaults, with the checkpoint's own
+        # (its metadata's default_search, e.g. greedy for a distilled student) applied.
+        self.default_search = model_search_defaults(self.metadata)
         self.dtype = dtype
         self.quantized = quantize
         self.version = version  # the checkpoint manifest's hash, e.g. "sha256:3f2a9c1b7d4e"
@@ -201,8 +204,8 @@ class Translator:
 
         Inputs are sorted by length and cut into batches of at most ``max_batch_sentences``
         sentences and ``max_batch_tokens`` source pieces (padding included), so similar lengths
-        share a batch; results come back in input order. ``options`` (default
-        :data:`~translator.options.DEFAULT_SEARCH`) say how to search; keywords named like its fields
+        share a batch; results come back in input order. ``options`` (default :attr:`default_search`)
+        say how to search; keywords named like its fields
         (``beam_size=1``) override them. Empty or whitespace-only texts get an
         empty translation with score 0. ``progress`` is called with the number of sentences
         finished after each batch. ``step_hook`` (see :data:`~translator.search.StepHook`) is called
@@ -214,7 +217,7 @@ class Translator:
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
-        options = (options or DEFAULT_SEARCH).updated(**search_options)
+        options = (options or self.default_search).updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
         styles: list[Style | None] = [None] * len(texts)

@@ -53,12 +53,18 @@ def language_models_root(tmp_path_factory, symbol_tokenizer: Tokenizer) -> Path:
 
 @pytest.fixture(scope="session")
 def tiers_models_root(tmp_path_factory, symbol_tokenizer: Tokenizer) -> Path:
-    """Two de->en models (de-en, and compact-de-en that sorts before it) and en-fr, as a model and its fast tier."""
+    """Two de->en models (de-en, and compact-de-en that sorts before it) and en-fr, as a model and its fast tier.
+
+    compact-de-en is made for greedy search, as a distilled student is (``default_search`` in its metadata).
+    """
     root = tmp_path_factory.mktemp("tiers")
     for seed, (name, source, target) in enumerate([("compact-de-en", "de", "en"), ("de-en", "de", "en"),
                                                    ("en-fr", "en", "fr")]):
+        metadata = {"source_language": source, "target_language": target}
+        if name == "compact-de-en":
+            metadata["default_search"] = {"beam_size": 1}
         save_checkpoint(root / name, tiny_model(symbol_tokenizer.vocab_size, seed=seed + 1), symbol_tokenizer,
-                        symbol_tokenizer, {"source_language": source, "target_language": target})
+                        symbol_tokenizer, metadata)
     return root
 
 

@@ -46,3 +46,23 @@ def test_error_messages_say_which_model_of_a_pair_is_the_default(tiers_client):
     assert response.status_code == 404
     assert "de->en (model 'compact-de-en'), de->en (model 'de-en', the default), en->fr (model 'en-fr')" in \
         response.json()["detail"]
+
+
+def test_a_model_made_for_greedy_search_gets_it_unless_the_request_asks_for_a_beam(tiers_client, beam_sizes):
+    translate(tiers_client, model="compact-de-en")
+    assert set(beam_sizes) == {1}
+    beam_sizes.clear()
+    translate(tiers_client, model="compact-de-en", beam_size=4)
+    translate(tiers_client, model="compact-de-en", n_best=3)  # alternatives need a beam that wide
+    assert set(beam_sizes) == {4, 3}
+    beam_sizes.clear()
+    translate(tiers_client, source_lang="de", target_lang="en")  # de-en states no default: the library's
+    translate(tiers_client, source_lang="de", target_lang="fr")  # through de-en and en-fr
+    assert set(beam_sizes) == {5}
+
+
+def test_models_shows_each_models_default_search(tiers_client):
+    defaults = {m["name"]: m["default_search"] for m in tiers_client.get("/models").json()["models"]}
+    assert defaults == {"compact-de-en": {"beam_size": 1, "length_penalty": 1.0},
+                        "de-en": {"beam_size": 5, "length_penalty": 1.0},
+                        "en-fr": {"beam_size": 5, "length_penalty": 1.0}}

@@ -146,3 +146,19 @@ def test_release_states_the_domain_with_measured_out_of_domain_examples_and_adds
     assert domain["out_of_domain_examples"] == [
         {"source": "a b c d e f g h", "translation": expected[0]}, {"source": "h h h", "translation": expected[1]},
     ]
+
+
+def test_release_records_the_beam_size_a_model_is_meant_for(tmp_path, run_checkpoint, test_set, capsys):
+    destination = tmp_path / "models" / "xx-yy-fast"
+    common = [str(run_checkpoint), str(destination), "--test-name", "t", "--src", str(test_set[0]),
+              "--ref", str(test_set[1]), "--beam-sizes", "1"]
+    assert release_main(common + ["--default-beam-size", "0"]) == 2
+    assert "--default-beam-size must be >= 1" in capsys.readouterr().err
+    assert not destination.exists()
+    assert release_main(common + ["--default-beam-size", "1", "--out-of-domain", "a b c d e f g h"]) == 0
+    from translator.translate import Translator
+    translator = Translator.from_pretrained(destination, device="cpu")
+    assert translator.metadata["default_search"] == {"beam_size": 1}
+    assert translator.default_search.beam_size == 1
+    example = translator.metadata["domain"]["out_of_domain_examples"][0]
+    assert example["translation"] == translator.translate(["a b c d e f g h"], beam_size=1)[0]

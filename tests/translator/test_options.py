@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from types import SimpleNamespace
 
 import pytest
 
 from service.schemas import TranslateRequest
 from training.cli import evaluate_main
 from translator.cli import build_parser
-from translator.options import DEFAULT_SEARCH, SearchOptions
+from translator.checkpoint import CheckpointError, load_checkpoint, write_manifest
+from translator.options import DEFAULT_SEARCH, SearchOptions, model_search_defaults, search_options_from_args
 from translator.translate import Translator
 
 
@@ -40,11 +44,13 @@ def test_updated_validates_again_and_refuses_unknown_names():
         DEFAULT_SEARCH.updated(beam=2)
 
 
-def test_the_translate_command_defaults_are_the_library_defaults(tiny_model_dir):
+def test_the_translate_command_defaults_are_the_library_defaults_or_the_models(tiny_model_dir):
     args = build_parser().parse_args([str(tiny_model_dir)])
-    assert (args.beam_size, args.n_best, args.length_penalty, args.max_output_length, args.max_output_ratio) == (
-        DEFAULT_SEARCH.beam_size, DEFAULT_SEARCH.n_best, DEFAULT_SEARCH.length_penalty,
-        DEFAULT_SEARCH.max_output_length, DEFAULT_SEARCH.max_output_ratio)
+    assert search_options_from_args(args) == DEFAULT_SEARCH
+    greedy = DEFAULT_SEARCH.updated(beam_size=1, length_penalty=0.5)
+    assert search_options_from_args(args, greedy) == greedy
+    args = build_parser().parse_args([str(tiny_model_dir), "--beam-size", "3", "--length-penalty", "0"])
+    assert search_options_from_args(args, greedy) == DEFAULT_SEARCH.updated(beam_size=3, length_penalty=0.0)
 
 
 def test_the_evaluate_command_passes_one_options_object_with_the_library_defaults(tmp_path, monkeypatch):
@@ -79,3 +85,69 @@ def test_library_keywords_and_an_options_object_give_the_same_translations(trans
     assert [(t.text, t.score) for t in by_object] == [(t.text, t.score) for t in by_keywords]
     with pytest.raises(TypeError, match="unknown search option"):
         translator.translate(texts, beam=3)
+
+
+@pytest.fixture
+def greedy_model_dir(tiny_model_dir, tmp_path):
+    """The tiny model, stating in its metadata that it is meant for greedy search (as a distilled student)."""
+    directory = tmp_path / "greedy"
+    shutil.copytree(tiny_model_dir, directory)
+    metadata = json.loads((directory / "metadata.json").read_text())
+    (directory / "metadata.json").write_text(json.dumps({**metadata, "default_search": {"beam_size": 1}}))
+    write_manifest(directory)
+    return directory
+
+
+def test_a_checkpoints_default_search_applies_where_a_caller_says_nothing(greedy_model_dir, beam_sizes):
+    translator = Translator.from_pretrained(greedy_model_dir, device="cpu")
+    assert translator.default_search == DEFAULT_SEARCH.updated(beam_size=1)
+    translator.translate(["a b c"])
+    translator.translate(["a b c"], beam_size=3)
+    translator.translate(["a b c"], SearchOptions(beam_size=2))
+    assert beam_sizes == [1, 3, 2]
+
+
+def test_the_commands_use_the_models_default_search_unless_a_flag_says_otherwise(
+        greedy_model_dir, beam_sizes, tmp_path, capsys):
+    from translator.cli import main as translate_main
+
+    source = tmp_path / "in.txt"
+    source.write_text("a b c\n")
+    assert translate_main([str(greedy_model_dir), "-i", str(source), "--no-progress"]) == 0
+    assert translate_main([str(greedy_model_dir), "-i", str(source), "--no-progress", "--beam-size", "2"]) == 0
+    assert evaluate_main([str(greedy_model_dir), "--src", str(source), "--ref", str(source)]) == 0
+    assert beam_sizes == [1, 2, 1]
+
+
+@pytest.mark.parametrize("default_search, message", [
+    ({"beam": 1}, "default_search.beam"),
+    ({"beam_size": 0}, "default_search.beam_size"),
+    ({"length_penalty": -1}, "default_search.length_penalty"),
+])
+def test_a_checkpoint_with_a_bad_default_search_is_refused_naming_the_field(
+        greedy_model_dir, default_search, message):
+    metadata = json.loads((greedy_model_dir / "metadata.json").read_text())
+    (greedy_model_dir / "metadata.json").write_text(json.dumps({**metadata, "default_search": default_search}))
+    write_manifest(greedy_model_dir)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(greedy_model_dir)
+
+
+def test_model_search_defaults_refuse_what_a_model_may_not_set():
+    assert model_search_defaults({}) == DEFAULT_SEARCH
+    assert model_search_defaults({"default_search": {"beam_size": 1, "length_penalty": None}}) == \
+        DEFAULT_SEARCH.updated(beam_size=1)
+    with pytest.raises(ValueError, match="not \\['n_best'\\]"):
+        model_search_defaults({"default_search": {"n_best": 2}})
+
+
+def test_a_pivot_whose_models_disagree_searches_with_the_library_defaults():
+    from service.routing import Route
+
+    def leg(options):
+        return SimpleNamespace(translator=SimpleNamespace(default_search=options))
+
+    greedy = DEFAULT_SEARCH.updated(beam_size=1)
+    assert Route((leg(greedy),)).default_search == greedy
+    assert Route((leg(greedy), leg(greedy))).default_search == greedy
+    assert Route((leg(greedy), leg(DEFAULT_SEARCH))).default_search == DEFAULT_SEARCH
