@@ -315,9 +315,17 @@ function fillModels() {
   elements.modelField.hidden = !shown;
   if (!shown) return;
   const fallback = pair.models[0]; // the model that answers when a request names only the languages
-  const entries = [[fallback, `${fallback} (default)`],
-    ...names.filter((name) => name !== fallback).sort().map((name) => [name, name])];
+  const entries = [fallback, ...names.filter((name) => name !== fallback).sort()]
+    .map((name) => [name, modelLabel(name, name === fallback)]);
   fillSelect(elements.model, entries, fallback);
+}
+
+/** "de-en (default)", "de-en-fast (greedy search)": a model made for greedy search (a distilled fast tier)
+ * says so, as its default_search in GET /models is what a request without beam_size gets. */
+function modelLabel(name, isDefault) {
+  const model = state.models.find((m) => m.name === name);
+  const notes = [isDefault && "default", model?.default_search?.beam_size === 1 && "greedy search"].filter(Boolean);
+  return notes.length ? `${name} (${notes.join(", ")})` : name;
 }
 
 /** The targets of the chosen source, then the models of the chosen pair. */

@@ -321,7 +321,7 @@ def test_a_pair_with_two_models_gets_a_model_picker_and_the_picked_model_answers
         picker = Select(browser.find_element(By.ID, "model"))
         assert browser.find_element(By.ID, "model-field").is_displayed()
         assert [(o.get_attribute("value"), o.text) for o in picker.options] == [
-            ("de-en", "de-en (default)"), ("compact-de-en", "compact-de-en")]
+            ("de-en", "de-en (default)"), ("compact-de-en", "compact-de-en (greedy search)")]
         assert picker.first_selected_option.get_attribute("value") == "de-en"
         picker.select_by_value("compact-de-en")
         browser.find_element(By.ID, "source-text").send_keys("a b c d", Keys.CONTROL, Keys.ENTER)
