@@ -115,15 +115,15 @@ def add_search_arguments(parser: argparse.ArgumentParser, n_best: bool = True) -
 
 def search_options_from_args(args: argparse.Namespace, defaults: SearchOptions = DEFAULT_SEARCH) -> SearchOptions:
     """The options a command's flags (from :func:`add_search_arguments`) ask for; ``defaults`` (the
-    model's, from :func:`model_search_defaults`) fill in ``--beam-size`` and ``--length-penalty`` when
-    they are not given.
+    model's, from :func:`model_search_defaults`) fill in ``--beam-size`` (widened to ``--n-best``) and
+    ``--length-penalty`` when they are not given.
 
     Raises:
         ValueError: a value out of range, naming the option.
     """
-    return SearchOptions(
-        beam_size=defaults.beam_size if args.beam_size is None else args.beam_size,
-        n_best=getattr(args, "n_best", DEFAULT_SEARCH.n_best),
+    n_best = getattr(args, "n_best", DEFAULT_SEARCH.n_best)
+    return SearchOptions(  # without --beam-size, the beam is at least as wide as the n-best list asked for
+        beam_size=max(n_best, defaults.beam_size) if args.beam_size is None else args.beam_size, n_best=n_best,
         length_penalty=defaults.length_penalty if args.length_penalty is None else args.length_penalty,
         max_output_length=args.max_output_length, max_output_ratio=args.max_output_ratio,
     )

@@ -204,8 +204,8 @@ class Translator:
 
         Inputs are sorted by length and cut into batches of at most ``max_batch_sentences``
         sentences and ``max_batch_tokens`` source pieces (padding included), so similar lengths
-        share a batch; results come back in input order. ``options`` (default :attr:`default_search`)
-        say how to search; keywords named like its fields
+        share a batch; results come back in input order. ``options`` (default :attr:`default_search`,
+        its beam widened to ``n_best`` if that is larger) say how to search; keywords named like its fields
         (``beam_size=1``) override them. Empty or whitespace-only texts get an
         empty translation with score 0. ``progress`` is called with the number of sentences
         finished after each batch. ``step_hook`` (see :data:`~translator.search.StepHook`) is called
@@ -217,7 +217,12 @@ class Translator:
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
-        options = (options or self.default_search).updated(**search_options)
+        if options is None:
+            options = self.default_search
+            n_best = search_options.get("n_best")  # the default beam widens to the n-best list asked for
+            if "beam_size" not in search_options and isinstance(n_best, int) and n_best > options.beam_size:
+                options = options.updated(beam_size=n_best)
+        options = options.updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
         styles: list[Style | None] = [None] * len(texts)

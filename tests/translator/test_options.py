@@ -105,6 +105,8 @@ def test_a_checkpoints_default_search_applies_where_a_caller_says_nothing(greedy
     translator.translate(["a b c"], beam_size=3)
     translator.translate(["a b c"], SearchOptions(beam_size=2))
     assert beam_sizes == [1, 3, 2]
+    [result] = translator.translate_detailed(["a b c"], n_best=3)  # the default beam widens to the n-best list
+    assert beam_sizes[-1] == 3 and len(result.n_best) == 3
 
 
 def test_the_commands_use_the_models_default_search_unless_a_flag_says_otherwise(
@@ -116,7 +118,9 @@ def test_the_commands_use_the_models_default_search_unless_a_flag_says_otherwise
     assert translate_main([str(greedy_model_dir), "-i", str(source), "--no-progress"]) == 0
     assert translate_main([str(greedy_model_dir), "-i", str(source), "--no-progress", "--beam-size", "2"]) == 0
     assert evaluate_main([str(greedy_model_dir), "--src", str(source), "--ref", str(source)]) == 0
-    assert beam_sizes == [1, 2, 1]
+    assert translate_main([str(greedy_model_dir), "-i", str(source), "--no-progress", "--n-best", "3"]) == 0
+    assert beam_sizes == [1, 2, 1, 3]
+    assert len(capsys.readouterr().out.splitlines()[-1].split("\t")) == 6  # three candidates, each with a score
 
 
 @pytest.mark.parametrize("default_search, message", [
