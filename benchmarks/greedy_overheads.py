@@ -21,9 +21,9 @@ import argparse
 import statistics
 import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Iterator
+from unittest import mock
 
 import torch
 
@@ -44,16 +44,6 @@ def torch_max(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def threaded_decode(self: Tokenizer, ids: list[list[int]]) -> list[str]:
     return self._sp.decode([[i for i in seq if i not in SPECIAL_IDS] for seq in ids])
-
-
-@contextmanager
-def put_back(owner: object, name: str, replacement: object) -> Iterator[None]:
-    original = getattr(owner, name)
-    setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
 
 
 OVERHEADS = {"torch max": (search, "_max", torch_max), "threaded decode": (Tokenizer, "decode", threaded_decode)}
@@ -99,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, overheads in VARIANTS.items():
                 with ExitStack() as stack:
                     for overhead in overheads:
-                        stack.enter_context(put_back(*OVERHEADS[overhead]))
+                        stack.enter_context(mock.patch.object(*OVERHEADS[overhead]))
                     start = time.perf_counter()
                     outputs[name] = translator.translate(sentences, beam_size=1, max_batch_sentences=args.batch_size)
                     speeds[name].append(len(sentences) / (time.perf_counter() - start))
