@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from translator.normalize import normalize_text
+
 
 def read_lines(path: Path) -> list[str]:
     """All lines of a UTF-8 text file, without line endings (:func:`translator.lines.read_lines`).
@@ -44,11 +46,12 @@ class CleaningReport:
 
 
 def clean_pairs(src: list[str], tgt: list[str]) -> tuple[list[str], list[str], CleaningReport]:
-    """Normalise whitespace and drop pairs with an empty side."""
+    """Normalize both sides as requests are (:func:`translator.normalize.normalize_text`) and drop
+    pairs with an empty side."""
     report = CleaningReport(total=len(src))
     kept_src, kept_tgt = [], []
     for source, target in zip(src, tgt):
-        source, target = " ".join(source.split()), " ".join(target.split())
+        source, target = normalize_text(source), normalize_text(target)
         if not source or not target:
             report.dropped["empty"] += 1
             continue

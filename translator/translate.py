@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from translator.casing import CaseRestorer, Style
+from translator.normalize import normalize_text
 from translator.checkpoint import load_checkpoint, resolve_device
 from translator.decoding import DecodingModel
 from translator.ensemble import Ensemble
@@ -225,6 +226,7 @@ class Translator:
         options = options.updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
+        texts = [normalize_text(text) for text in texts]  # as the training data was (translator.normalize)
         styles: list[Style | None] = [None] * len(texts)
         if restore_case and self.case_restorer is not None:
             restored = [self.case_restorer.restore(text) for text in texts]
