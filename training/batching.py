@@ -101,45 +101,57 @@ class TokenPairs:
         return len(self.src_lengths)
 
     def epoch_batches(self, batch_tokens: int, seed: int, rank: int = 0, world_size: int = 1) -> "EpochBatches":
-        """This rank's share of one epoch's batches; every rank gets the same number.
-
-        Pairs are sorted by target length, then source length, ties broken at random from
-        ``seed``; consecutive pairs form a batch while (pairs x longest side + 1) stays within
-        ``batch_tokens`` (a longer single pair is a batch of its own). The batch order is then
-        shuffled from the same seed, and rank r takes batches r, r + world_size, ...
-        """
-        rng = np.random.default_rng(seed)
-        ties = rng.integers(0, 1 << 32, size=len(self), dtype=np.uint64)
-        if self.src_lengths.dtype.itemsize <= 2:
-            # One 64-bit key (target | source | tie) sorts faster than lexsort's passes; built in
-            # place, so planning costs ~20 bytes a pair at its peak (20M pairs: ~0.4 GB).
-            key = self.tgt_lengths.astype(np.uint64)
-            key <<= np.uint64(16)
-            key |= self.src_lengths
-            key <<= np.uint64(32)
-            key |= ties
-            del ties
-            order = np.argsort(key, kind="stable")
-            del key
-        else:
-            order = np.lexsort((ties, self.src_lengths, self.tgt_lengths))
-            del ties
-        order = order.astype(np.int32 if len(self) < 1 << 31 else np.int64)
-        sizes = self.src_lengths[order].astype(np.int32)
-        np.maximum(sizes, self.tgt_lengths[order], out=sizes)
-        sizes += 1
-        starts = _batch_starts(sizes, batch_tokens)
-        permutation = rng.permutation(len(starts) - 1)
-        per_rank = (len(starts) - 1) // world_size
-        return EpochBatches(order, starts, permutation[rank::world_size][:per_rank])
+        """This rank's share of one epoch's batches over every pair (see :func:`plan_epoch`)."""
+        return plan_epoch(self.src_lengths, self.tgt_lengths, batch_tokens, np.random.default_rng(seed), rank,
+                          world_size)
 
     def make_batch(self, indices: np.ndarray) -> Batch:
         """The padded :class:`Batch` of the pairs at ``indices`` (EOS appended, targets shifted)."""
-        src, src_lengths = _padded(self.src_ids, self.src_offsets[indices], self.src_lengths[indices], None, EOS_ID)
-        tgt_out, _ = _padded(self.tgt_ids, self.tgt_offsets[indices], self.tgt_lengths[indices], None, EOS_ID)
-        tgt_in, _ = _padded(self.tgt_ids, self.tgt_offsets[indices], self.tgt_lengths[indices], BOS_ID, None)
+        src, src_lengths = padded_rows(self.src_ids, self.src_offsets[indices], self.src_lengths[indices], None, EOS_ID)
+        tgt_out, _ = padded_rows(self.tgt_ids, self.tgt_offsets[indices], self.tgt_lengths[indices], None, EOS_ID)
+        tgt_in, _ = padded_rows(self.tgt_ids, self.tgt_offsets[indices], self.tgt_lengths[indices], BOS_ID, None)
         return Batch(torch.from_numpy(src), torch.from_numpy(src_lengths + 1), torch.from_numpy(tgt_in),
                      torch.from_numpy(tgt_out))
+
+
+def plan_epoch(src_lengths: np.ndarray, tgt_lengths: np.ndarray, batch_tokens: int, rng: np.random.Generator,
+               rank: int = 0, world_size: int = 1, population: np.ndarray | None = None) -> "EpochBatches":
+    """One rank's share of an epoch's batches over ``population`` (pair indices, repeats allowed;
+    default: every pair once); every rank gets the same number.
+
+    Pairs are sorted by target length, then source length, ties broken at random from ``rng``;
+    consecutive pairs form a batch while (pairs x longest side + 1) stays within ``batch_tokens``
+    (a longer single pair is a batch of its own). The batch order is then shuffled from ``rng``,
+    and rank r takes batches r, r + world_size, ...
+    """
+    if population is not None:
+        src_lengths, tgt_lengths = src_lengths[population], tgt_lengths[population]
+    count = len(src_lengths)
+    ties = rng.integers(0, 1 << 32, size=count, dtype=np.uint64)
+    if src_lengths.dtype.itemsize <= 2:
+        # One 64-bit key (target | source | tie) sorts faster than lexsort's passes; built in
+        # place, so planning costs ~20 bytes a pair at its peak (20M pairs: ~0.4 GB).
+        key = tgt_lengths.astype(np.uint64)
+        key <<= np.uint64(16)
+        key |= src_lengths
+        key <<= np.uint64(32)
+        key |= ties
+        del ties
+        order = np.argsort(key, kind="stable")
+        del key
+    else:
+        order = np.lexsort((ties, src_lengths, tgt_lengths))
+        del ties
+    order = order.astype(np.int32 if count < 1 << 31 else np.int64)
+    sizes = src_lengths[order].astype(np.int32)
+    np.maximum(sizes, tgt_lengths[order], out=sizes)
+    sizes += 1
+    starts = _batch_starts(sizes, batch_tokens)
+    permutation = rng.permutation(len(starts) - 1)
+    per_rank = (len(starts) - 1) // world_size
+    if population is not None:
+        order = population[order]
+    return EpochBatches(order, starts, permutation[rank::world_size][:per_rank])
 
 
 @dataclass
@@ -177,7 +189,7 @@ def _batch_starts(sizes: np.ndarray, batch_tokens: int) -> np.ndarray:
     return np.asarray(starts, dtype=np.int64)
 
 
-def _padded(ids: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, first: int | None,
+def padded_rows(ids: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, first: int | None,
             last: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``ids[offsets[i] : offsets[i] + lengths[i]]``, with ``first`` prepended and ``last``
     appended when given, padded with PAD_ID: (batch, longest + extras) int64, and the lengths."""

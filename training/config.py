@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from translator.config import ModelConfig
 
@@ -17,13 +17,42 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DataConfig(_Section):
-    """Where the parallel text is and how it is cleaned."""
+class CorpusConfig(_Section):
+    """One training corpus of a mixture: a pair of line-aligned files and how much of it an epoch sees."""
 
-    train_src: Path = Field(..., description="training source file, one sentence per line")
-    train_tgt: Path = Field(..., description="training target file, line-aligned with train_src")
-    valid_src: Path = Field(..., description="validation source file")
-    valid_tgt: Path = Field(..., description="validation target file")
+    name: str = Field(..., min_length=1, description="short name, used in logs and metadata (e.g. tatoeba)")
+    src: Path = Field(..., description="source file, one sentence per line")
+    tgt: Path = Field(..., description="target file, line-aligned with src")
+    weight: float = Field(1.0, gt=0, description="pairs an epoch draws per pair of the corpus: 2 sees every "
+                          "pair twice, 0.1 a fresh random tenth each epoch")
+
+
+class ValidSetConfig(_Section):
+    """One named validation set."""
+
+    name: str = Field(..., min_length=1, description="short name, used in logs, curves and metadata")
+    src: Path = Field(..., description="validation source file")
+    tgt: Path = Field(..., description="validation target file")
+    weight: float = Field(1.0, ge=0, description="share of this set's BLEU in the selection score")
+
+
+class DataConfig(_Section):
+    """Where the parallel text is and how it is cleaned.
+
+    Training data is either one pair of files (``train_src``/``train_tgt``) or a mixture
+    (``corpora``); validation is one pair (``valid_src``/``valid_tgt``) or several named sets
+    (``valid``), whose BLEU scores are combined by weight into the score that selects checkpoints.
+    """
+
+    train_src: Path | None = Field(None, description="training source file, one sentence per line "
+                                   "(or give corpora)")
+    train_tgt: Path | None = Field(None, description="training target file, line-aligned with train_src")
+    corpora: list[CorpusConfig] = Field(default_factory=list, description="a mixture of training corpora, "
+                                        "each with a name and a weight (instead of train_src/train_tgt)")
+    valid_src: Path | None = Field(None, description="validation source file (or give valid)")
+    valid_tgt: Path | None = Field(None, description="validation target file")
+    valid: list[ValidSetConfig] = Field(default_factory=list, description="several named validation sets "
+                                        "(instead of valid_src/valid_tgt); selection uses their weighted mean BLEU")
     src_lang: str = Field("src", description="source language code, e.g. de")
     tgt_lang: str = Field("tgt", description="target language code, e.g. en")
     max_length: int = Field(100, ge=1, description="drop training pairs longer than this (pieces)")
@@ -36,6 +65,43 @@ class DataConfig(_Section):
         None, description="where the prepared (tokenized, binarized) training data is kept (default: "
         "<output_dir>/cache); runs on the same files and tokenizers can share one")
     prepare_workers: int = Field(0, ge=0, description="processes that tokenize the corpus (0: one per CPU core)")
+
+    @model_validator(mode="after")
+    def _one_form_each(self) -> "DataConfig":
+        for single, several, what in ((("train_src", "train_tgt"), "corpora", "training"),
+                                      (("valid_src", "valid_tgt"), "valid", "validation")):
+            given = [getattr(self, name) is not None for name in single]
+            if any(given) and getattr(self, several):
+                raise ValueError(f"give the {what} data either as {' and '.join(single)} or as {several}, not both")
+            if not getattr(self, several) and not all(given):
+                raise ValueError(f"{what} data missing: give {' and '.join(single)}, or {several}")
+        for sets, what in ((self.corpora, "corpora"), (self.valid, "valid")):
+            names = [item.name for item in sets]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{what}: names must be unique, got {names}")
+        if self.valid and not any(item.weight > 0 for item in self.valid):
+            raise ValueError("valid: at least one validation set needs a weight above 0")
+        return self
+
+    def training_corpora(self) -> list[CorpusConfig]:
+        """The corpora to train on; a single ``train_src``/``train_tgt`` pair is a corpus named ``train``."""
+        if self.corpora:
+            return list(self.corpora)
+        return [CorpusConfig(name="train", src=self.train_src, tgt=self.train_tgt, weight=1.0)]
+
+    def selection_rule(self) -> str:
+        """In words, how the selection score ``valid_bleu`` combines the validation sets."""
+        sets = self.validation_sets()
+        if len(sets) == 1:
+            return f"BLEU on {sets[0].name}"
+        total = sum(one.weight for one in sets)
+        return "weighted mean BLEU: " + " + ".join(f"{one.weight / total:.3g} x {one.name}" for one in sets)
+
+    def validation_sets(self) -> list[ValidSetConfig]:
+        """The validation sets; a single ``valid_src``/``valid_tgt`` pair is a set named ``valid``."""
+        if self.valid:
+            return list(self.valid)
+        return [ValidSetConfig(name="valid", src=self.valid_src, tgt=self.valid_tgt, weight=1.0)]
 
 
 class TokenizerConfig(_Section):
@@ -71,6 +137,9 @@ class OptimConfig(_Section):
     seed: int = Field(1, description="random seed for initialisation, batching and dropout")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: forward and backward under torch.autocast(bfloat16) with fp32 master weights and "
+        "optimizer state (faster on CPUs with AMX and on recent GPUs); fp32: everything in float32")
     save_half_precision: bool = Field(True, description="store the best model's weights as fp16")
     keep_snapshots: int = Field(
         5, ge=0, description="keep the weights of the last N validations in snapshots/ (for translator-average)"

@@ -31,9 +31,10 @@ from training.cache import (
     remove_stale,
     report_from_meta,
 )
-from training.config import TrainConfig
+from training.config import CorpusConfig, TrainConfig
 from training.corpus import check_aligned, sample_pairs
 from training.data import CleaningReport, read_parallel
+from training.mixture import CorpusMixture
 from training.validation import ValidationData
 from translator.atomic import write_text_atomic
 from translator.casing import CaseRestorer
@@ -46,8 +47,8 @@ TOKENIZER_FILES = ("source.spm", "target.spm")
 class PreparedData:
     """Tokenizers, training pairs and validation set of a run."""
 
-    train: TokenPairs
-    valid: ValidationData  # empty on ranks other than 0 (only rank 0 validates)
+    train: CorpusMixture
+    valid: list[ValidationData]  # the named validation sets; empty on ranks other than 0 (only rank 0 validates)
     tokenizers: tuple[Tokenizer, Tokenizer]  # (source, target)
     report: CleaningReport
     case_restorer: CaseRestorer | None = None  # casing table of the source side, saved in every checkpoint
@@ -75,56 +76,86 @@ def prepare_data(config: TrainConfig, run_dir: Path, resume: bool = False, rank:
         raise ValueError(f"rank 0 could not prepare the data: {outcome[0]}")
     if data is None:
         tokenizers = _load_tokenizers(run_dir)
-        settings = _cache_settings(config, run_dir, tokenizers)
-        key = cache_key(settings)
-        directory = cache_directory(_cache_root(config, run_dir), key)
-        meta = read_meta(directory, key)
-        data = PreparedData(TokenPairs(directory, meta), ValidationData([], [], []), tokenizers,
-                            report_from_meta(meta), CaseRestorer.load(run_dir))
+        parts, metas = [], []
+        for corpus in config.data.training_corpora():
+            settings = _cache_settings(config, run_dir, tokenizers, corpus)
+            key = cache_key(settings)
+            meta = read_meta(cache_directory(_cache_root(config, run_dir), key), key)
+            parts.append(TokenPairs(cache_directory(_cache_root(config, run_dir), key), meta))
+            metas.append(meta)
+        data = PreparedData(_mixture(config, parts), [], tokenizers, _combined_report(metas), CaseRestorer.load(run_dir))
     return data
 
 
 def _prepare(config: TrainConfig, run_dir: Path, resume: bool) -> PreparedData:
-    """Validation set, tokenizers and cache, in the order that reports bad input soonest."""
+    """Validation sets, tokenizers and caches, in the order that reports bad input soonest."""
     data, timings = config.data, {}
     start = time.perf_counter()
-    valid_src, valid_tgt = read_validation(data.valid_src, data.valid_tgt)
-    pairs = None
+    valid_texts = [(valid, *read_validation(valid.src, valid.tgt)) for valid in data.validation_sets()]
+    corpora = data.training_corpora()
+    counts: dict[str, int] = {}
     if resume:
         tokenizers = _load_tokenizers(run_dir)
     else:
-        pairs = check_aligned(data.train_src, data.train_tgt)
-        tokenizers = _train_tokenizers(config, run_dir, pairs)
+        counts = {corpus.name: check_aligned(corpus.src, corpus.tgt) for corpus in corpora}
+        tokenizers = _train_tokenizers(config, run_dir, counts)
         timings["tokenizer_seconds"] = time.perf_counter() - start
-    settings = _cache_settings(config, run_dir, tokenizers)
-    key = cache_key(settings)
     cache_root = _cache_root(config, run_dir)
-    directory = cache_directory(cache_root, key)
-    reused = directory.exists()
-    if reused:
-        meta = read_meta(directory, key)
-        tqdm.write(f"data: reusing the prepared cache {directory}")
-    else:
-        tqdm.write(f"data: preparing {data.train_src} / {data.train_tgt} into {directory}")
-        if pairs is None:  # a resumed run on changed files: count them for the progress bar's total
-            pairs = check_aligned(data.train_src, data.train_tgt)
-        meta = build_cache(settings, directory, total_pairs=pairs)
-        for stale in remove_stale(cache_root, directory, key):
-            tqdm.write(f"data: removed the stale cache {stale}")
+    parts, metas, records = [], [], []
+    for corpus in corpora:
+        settings = _cache_settings(config, run_dir, tokenizers, corpus)
+        key = cache_key(settings)
+        directory = cache_directory(cache_root, key)
+        reused = directory.exists()
+        if reused:
+            meta = read_meta(directory, key)
+            tqdm.write(f"data: {corpus.name}: reusing the prepared cache {directory}")
+        else:
+            tqdm.write(f"data: {corpus.name}: preparing {corpus.src} / {corpus.tgt} into {directory}")
+            total = counts.get(corpus.name) or check_aligned(corpus.src, corpus.tgt)  # for the progress bar
+            meta = build_cache(settings, directory, total_pairs=total)
+            for stale in remove_stale(cache_root, directory, key):
+                tqdm.write(f"data: removed the stale cache {stale}")
+        parts.append(TokenPairs(directory, meta))
+        metas.append(meta)
+        records.append({"name": corpus.name, "weight": corpus.weight, "cache": str(directory), "reused": reused,
+                        "pairs_in_files": meta["report"]["total"], "pairs_kept": meta["pairs"],
+                        "build_seconds": None if reused else meta["build_seconds"], "report": meta["report"]})
+    train = _mixture(config, parts)
+    for record, drawn in zip(records, train.pairs_per_epoch().values()):
+        record["pairs_per_epoch"] = drawn
     timings["total_seconds"] = time.perf_counter() - start
+    report = _combined_report(metas)
     _write_json(run_dir / "prepare.json", {
-        "cache": str(directory), "reused": reused, "pairs_in_files": meta["report"]["total"],
-        "pairs_kept": meta["pairs"], "build_seconds": None if reused else meta["build_seconds"],
-        "report": meta["report"], **timings,
+        "corpora": records, "pairs_in_files": report.total, "pairs_kept": report.kept,
+        "pairs_per_epoch": sum(r["pairs_per_epoch"] for r in records), **timings,
     })
     source, target = tokenizers
-    valid_src_ids, valid_tgt_ids = source.encode(valid_src), target.encode(valid_tgt)
-    valid_batches = [
-        make_batch([valid_src_ids[i] for i in batch], [valid_tgt_ids[i] for i in batch])
-        for batch in token_batches(valid_src_ids, valid_tgt_ids, config.train.batch_tokens, seed=0)
-    ]
-    return PreparedData(TokenPairs(directory, meta), ValidationData(valid_src, valid_tgt, valid_batches),
-                        tokenizers, report_from_meta(meta), CaseRestorer.load(run_dir))
+    valid_sets = []
+    for valid, valid_src, valid_tgt in valid_texts:
+        valid_src_ids, valid_tgt_ids = source.encode(valid_src), target.encode(valid_tgt)
+        valid_batches = [
+            make_batch([valid_src_ids[i] for i in batch], [valid_tgt_ids[i] for i in batch])
+            for batch in token_batches(valid_src_ids, valid_tgt_ids, config.train.batch_tokens, seed=0)
+        ]
+        valid_sets.append(ValidationData(valid_src, valid_tgt, valid_batches, valid.name, valid.weight))
+    return PreparedData(train, valid_sets, tokenizers, report, CaseRestorer.load(run_dir))
+
+
+def _mixture(config: TrainConfig, parts: list[TokenPairs]) -> CorpusMixture:
+    corpora = config.data.training_corpora()
+    return CorpusMixture(parts, [c.weight for c in corpora], [c.name for c in corpora])
+
+
+def _combined_report(metas: list[dict]) -> CleaningReport:
+    """The cleaning reports of all corpora, summed."""
+    total = CleaningReport()
+    for meta in metas:
+        report = report_from_meta(meta)
+        total.total += report.total
+        total.kept += report.kept
+        total.dropped.update(report.dropped)
+    return total
 
 
 def read_validation(src_path: Path, tgt_path: Path) -> tuple[list[str], list[str]]:
@@ -135,12 +166,24 @@ def read_validation(src_path: Path, tgt_path: Path) -> tuple[list[str], list[str
     return src, tgt
 
 
-def _train_tokenizers(config: TrainConfig, run_dir: Path, pairs: int) -> tuple[Tokenizer, Tokenizer]:
-    """Sentencepiece models trained on at most ``tokenizer.sample_size`` pairs, saved in the run."""
-    tok, data = config.tokenizer, config.data
-    if pairs > tok.sample_size:
-        tqdm.write(f"tokenizer: training sentencepiece on a random sample of {tok.sample_size:,} of {pairs:,} pairs")
-    src, tgt = sample_pairs(data.train_src, data.train_tgt, tok.sample_size, config.train.seed)
+def _train_tokenizers(config: TrainConfig, run_dir: Path, counts: dict[str, int]) -> tuple[Tokenizer, Tokenizer]:
+    """Sentencepiece models trained on at most ``tokenizer.sample_size`` pairs, saved in the run.
+
+    The sample follows the mixture: each corpus contributes in proportion to the pairs an epoch
+    draws from it (weight x pairs), so a large down-weighted lexicon does not crowd out the
+    sentences in the vocabulary.
+    """
+    tok, corpora = config.tokenizer, config.data.training_corpora()
+    shares = _sample_shares(corpora, counts, tok.sample_size)
+    if sum(shares) < sum(counts.values()):
+        tqdm.write(f"tokenizer: training sentencepiece on a random sample of {sum(shares):,} of "
+                   f"{sum(counts.values()):,} pairs")
+    src, tgt = [], []
+    for corpus, share in zip(corpora, shares):
+        if share:
+            corpus_src, corpus_tgt = sample_pairs(corpus.src, corpus.tgt, share, config.train.seed)
+            src += corpus_src
+            tgt += corpus_tgt
     size = 2 * len(src) if tok.joint else len(src)  # all of the sample; sentencepiece need not subsample
     settings = (tok.vocab_size, tok.model_type, tok.character_coverage, size)
     if tok.joint:
@@ -166,6 +209,15 @@ def _train_tokenizers(config: TrainConfig, run_dir: Path, pairs: int) -> tuple[T
     return source, target
 
 
+def _sample_shares(corpora: list[CorpusConfig], counts: dict[str, int], sample_size: int) -> list[int]:
+    """Pairs to sample from each corpus: all of a mixture no larger than ``sample_size``, else
+    ``sample_size`` split in proportion to weight x pairs (never more than a corpus holds)."""
+    drawn = [corpus.weight * counts[corpus.name] for corpus in corpora]
+    if len(corpora) == 1 or sum(counts.values()) <= sample_size:
+        return [min(counts[c.name], sample_size) for c in corpora]
+    return [min(counts[c.name], max(1, round(sample_size * d / sum(drawn)))) for c, d in zip(corpora, drawn)]
+
+
 def _trained_model(texts: list[str], *settings) -> bytes:
     """A serialized sentencepiece model (run in a worker process)."""
     return train_tokenizer(texts, *settings).model_proto
@@ -176,9 +228,10 @@ def _load_tokenizers(run_dir: Path) -> tuple[Tokenizer, Tokenizer]:
     return source, target
 
 
-def _cache_settings(config: TrainConfig, run_dir: Path, tokenizers: tuple[Tokenizer, Tokenizer]) -> CacheSettings:
+def _cache_settings(config: TrainConfig, run_dir: Path, tokenizers: tuple[Tokenizer, Tokenizer],
+                    corpus: CorpusConfig) -> CacheSettings:
     data = config.data
-    return CacheSettings(data.train_src, data.train_tgt, tokenizers[0].model_proto, tokenizers[1].model_proto,
+    return CacheSettings(corpus.src, corpus.tgt, tokenizers[0].model_proto, tokenizers[1].model_proto,
                          data.max_length, data.max_length_ratio, data.prepare_workers,
                          digest_memo=_cache_root(config, run_dir))
 

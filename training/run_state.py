@@ -44,12 +44,20 @@ def metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]
             "name": config.data.name,
             "terms": config.data.terms,
             "domain": config.data.domain,
-            "train_src": str(config.data.train_src),
-            "train_tgt": str(config.data.train_tgt),
+            **_training_files(config),
         },
         "training": {"step": state.step, "epoch": state.epoch, "trainer_version": __version__},
         "validation": scores,
+        "validation_selection": config.data.selection_rule(),
     }
+
+
+def _training_files(config: TrainConfig) -> dict[str, Any]:
+    """The files trained on: ``train_src``/``train_tgt``, or the mixture's corpora with their weights."""
+    if not config.data.corpora:
+        return {"train_src": str(config.data.train_src), "train_tgt": str(config.data.train_tgt)}
+    return {"corpora": [{"name": c.name, "src": str(c.src), "tgt": str(c.tgt), "weight": c.weight}
+                        for c in config.data.corpora]}
 
 
 def save_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer, state: TrainingState,

@@ -156,7 +156,10 @@ def _training_step(run: Run, batch: Batch, lr: float) -> torch.Tensor:
     batch = batch.to(run.device)
     for group in run.optimizer.param_groups:
         group["lr"] = lr
-    smoothed, plain = run.loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
+    # bf16: matmuls and the recurrences run in bfloat16 (AMX on this CPU), weights, gradients and
+    # AdamW's state stay float32, and the loss's log-softmax is taken in float32 (LossModule).
+    with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.config.train.precision == "bf16"):
+        smoothed, plain = run.loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
     run.optimizer.zero_grad(set_to_none=True)
     (smoothed / tokens).backward()
     nn.utils.clip_grad_norm_(run.model.parameters(), run.config.train.clip_norm)
@@ -216,7 +219,7 @@ def _finish(run: Run, state: TrainingState) -> None:
     if run.rank == 0:
         from training.report import write_plots  # matplotlib is imported only when needed
 
-        write_plots(run.run_dir, run.data.valid.src_text[: run.config.train.attention_plots])
+        write_plots(run.run_dir, run.data.valid[0].src_text[: run.config.train.attention_plots])
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()

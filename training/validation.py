@@ -20,16 +20,41 @@ from translator.translate import Translator
 
 @dataclass
 class ValidationData:
-    """The validation set: texts for BLEU, padded batches for the loss."""
+    """One named validation set: texts for BLEU, padded batches for the loss."""
 
     src_text: list[str]
     tgt_text: list[str]
     batches: list[Batch]
+    name: str = "valid"
+    weight: float = 1.0  # share of this set's BLEU in the selection score
 
 
-def validate(model: Seq2Seq, data: ValidationData, tokenizers: tuple[Tokenizer, Tokenizer], beam_size: int,
-             device: torch.device) -> dict[str, float]:
-    """Validation loss and perplexity (teacher forcing) and BLEU of greedy/beam output."""
+def validate(model: Seq2Seq, data: ValidationData | list[ValidationData], tokenizers: tuple[Tokenizer, Tokenizer],
+             beam_size: int, device: torch.device) -> dict[str, float]:
+    """Validation loss and perplexity (teacher forcing) and BLEU of greedy/beam output.
+
+    With several sets, ``valid_bleu`` (what selects checkpoints) is their BLEU averaged with the
+    sets' weights, ``valid_loss`` is per target piece over all sets, and every set's own scores
+    are ``bleu/<name>``, ``chrf/<name>`` and ``loss/<name>``.
+    """
+    sets = [data] if isinstance(data, ValidationData) else list(data)
+    scores = [_validate_one(model, one, tokenizers, beam_size, device) for one in sets]
+    if len(sets) == 1:
+        loss, _, bleu, _ = scores[0]
+        return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 50)), "valid_bleu": bleu}
+    total_tokens = sum(tokens for _, tokens, _, _ in scores)
+    loss = sum(loss * tokens for loss, tokens, _, _ in scores) / max(1, total_tokens)
+    weights = sum(one.weight for one in sets)
+    result = {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 50)),
+              "valid_bleu": sum(one.weight * bleu for one, (_, _, bleu, _) in zip(sets, scores)) / weights}
+    for one, (set_loss, _, bleu, chrf) in zip(sets, scores):
+        result.update({f"bleu/{one.name}": bleu, f"chrf/{one.name}": chrf, f"loss/{one.name}": set_loss})
+    return result
+
+
+def _validate_one(model: Seq2Seq, data: ValidationData, tokenizers: tuple[Tokenizer, Tokenizer], beam_size: int,
+                  device: torch.device) -> tuple[float, int, float, float]:
+    """(loss per target piece, target pieces, BLEU, chrF) on one set."""
     from training.trainer import LossModule  # the loss is defined beside the loop that trains with it
 
     model.eval()
@@ -44,10 +69,10 @@ def validate(model: Seq2Seq, data: ValidationData, tokenizers: tuple[Tokenizer, 
     translator = Translator(model, *tokenizers, device=device)
     hypotheses = translator.translate(data.src_text, beam_size=beam_size,
                                       length_penalty=DEFAULT_SEARCH.length_penalty)  # what users get
-    bleu = sacrebleu.corpus_bleu(hypotheses, [data.tgt_text])
+    bleu = sacrebleu.corpus_bleu(hypotheses, [data.tgt_text]).score
+    chrf = sacrebleu.corpus_chrf(hypotheses, [data.tgt_text]).score
     model.train()
-    loss = total_loss / max(1, total_tokens)
-    return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 50)), "valid_bleu": bleu.score}
+    return total_loss / max(1, total_tokens), total_tokens, bleu, chrf
 
 
 def apply_validation(state: TrainingState, bleu: float, opt: OptimConfig) -> tuple[bool, str]:

@@ -100,7 +100,9 @@ def run(corpus, output_dir, resume=False, cache_dir=None, **options):
 
 
 def prepare_record(run_dir):
-    return json.loads((run_dir / "prepare.json").read_text())
+    """The record of the run's only corpus in its prepare.json."""
+    (record,) = json.loads((run_dir / "prepare.json").read_text())["corpora"]
+    return record
 
 
 def test_resume_and_new_runs_on_the_same_data_reuse_the_cache(corpus, tmp_path):
