@@ -1,7 +1,7 @@
 """Robustness to input casing: case-insensitive BLEU on normal, UPPER-CASED and lower-cased source.
 
 For each casing of the test source, the model translates it with the checkpoint's case restorer
-(``casing.json``, :mod:`translator.casing`) and without it, and the output is scored with
+(``casing.json``, :mod:`translator.text.casing`) and without it, and the output is scored with
 case-insensitive sacreBLEU against the references, so the figures measure what was translated,
 not how it was capitalised. The goal (issue 15): upper and lower >= 85% of normal.
 

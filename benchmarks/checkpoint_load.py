@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hardware import describe_machine, machine_line, print_and_save  # noqa: E402
 
 import pausing  # noqa: E402
-from translator.checkpoint import load_checkpoint, verify_checkpoint  # noqa: E402
-from translator.manifest import read_verified  # noqa: E402
+from translator.store.checkpoint import load_checkpoint, verify_checkpoint  # noqa: E402
+from translator.store.manifest import read_verified  # noqa: E402
 
 
 def median_seconds(function, repeats: int) -> float:

@@ -38,8 +38,8 @@ from hardware import PeakMemory, code_version, describe_machine, machine_line, m
 from naive_search import naive_translate  # noqa: E402
 
 import pausing  # noqa: E402
-from translator.lines import read_lines  # noqa: E402
-from translator.options import DEFAULT_SEARCH  # noqa: E402
+from translator.text.lines import read_lines  # noqa: E402
+from translator.search.options import DEFAULT_SEARCH  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"

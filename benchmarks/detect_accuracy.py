@@ -1,6 +1,6 @@
 """Accuracy of the service's language detection on the Multi30k validation sentences (de, en, fr).
 
-Runs ``service.detect.LanguageDetector`` restricted to the given languages (what a server with
+Runs ``service.scheduling.detect.LanguageDetector`` restricted to the given languages (what a server with
 de/en/fr models uses for ``source: "auto"``) on every line of ``val.{lang}``, as written, lower-cased
 (what people type) and upper-cased; prints a table and writes JSON with the confusion counts and
 up to 20 misdetected sentences per case.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.detect import LanguageDetector  # noqa: E402
+from service.scheduling.detect import LanguageDetector  # noqa: E402
 
 CASES = {"as written": str, "lower-cased": str.lower, "upper-cased": str.upper}
 

@@ -1,6 +1,6 @@
 """Is an ensemble better than its best member? BLEU/chrF of each checkpoint alone and of their ensemble.
 
-Every member, and the ensemble (translator.ensemble: log-probabilities averaged inside one batched
+Every member, and the ensemble (translator.search.ensemble: log-probabilities averaged inside one batched
 search), translates the same sources with the same search; the best member by BLEU is the
 baseline of a paired bootstrap test (sacreBLEU, 1000 resamples) of the ensemble against it.
 Choose members on a validation set; report the test set only for what was chosen.
@@ -24,7 +24,7 @@ from sacrebleu.significance import PairedTest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hardware import code_version, describe_machine, machine_line, print_and_save  # noqa: E402
 
-from translator.lines import read_lines  # noqa: E402
+from translator.text.lines import read_lines  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
 

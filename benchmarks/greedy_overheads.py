@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
 from hardware import code_version, describe_machine, machine_line, print_and_save  # noqa: E402
 
-from translator import search  # noqa: E402
-from translator.inference import OUTPUT_ALIGNMENT  # noqa: E402
-from translator.lines import read_lines  # noqa: E402
-from translator.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
+from translator.search import beam as search  # noqa: E402
+from translator.model.inference import OUTPUT_ALIGNMENT  # noqa: E402
+from translator.text.lines import read_lines  # noqa: E402
+from translator.text.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
 from hardware import code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
 
-from translator.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
+from translator.text.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

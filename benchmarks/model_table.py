@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from decode_speed import DATA, measure  # noqa: E402
 from hardware import code_version, describe_machine, machine_line, print_and_save  # noqa: E402
 
-from translator.lines import read_lines  # noqa: E402
+from translator.text.lines import read_lines  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
 SEARCHES = {"greedy": 1, "beam 5": 5}

@@ -6,7 +6,7 @@ one), collect ``beam_size`` candidates from each in a Python list, sort the list
 best. It uses the same model, length penalty and output cap as the library's batched search,
 so the benchmark's "x naive" column measures the search, not the model. It calls the plain
 ``Seq2Seq.step``, as the tutorial's decoder would: the library's precomputed embedding products
-(``translator/inference.py``) are part of what the comparison measures.
+(``translator/model/inference.py``) are part of what the comparison measures.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from translator.model import Seq2Seq
-from translator.options import DEFAULT_SEARCH
-from translator.tokenizer import BOS_ID, EOS_ID
+from translator.model.seq2seq import Seq2Seq
+from translator.search.options import DEFAULT_SEARCH
+from translator.text.tokenizer import BOS_ID, EOS_ID
 
 
 @dataclass
@@ -29,7 +29,7 @@ class _Hypothesis:
 
 
 def _normalised(hypothesis: _Hypothesis, alpha: float) -> float:
-    """Score divided by the GNMT length penalty, as in translator.search.length_normaliser."""
+    """Score divided by the GNMT length penalty, as in translator.search.beam.length_normaliser."""
     return hypothesis.log_prob / (((5.0 + len(hypothesis.token_ids)) / 6.0) ** alpha if alpha else 1.0)
 
 

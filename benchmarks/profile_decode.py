@@ -32,8 +32,8 @@ import pausing  # noqa: E402
 from decode_speed import DATA, evenly_spaced  # noqa: E402
 from hardware import code_version, describe_machine, machine_line  # noqa: E402
 
-from translator.lines import read_lines  # noqa: E402
-from translator.tokenizer import BOS_ID, EOS_ID  # noqa: E402
+from translator.text.lines import read_lines  # noqa: E402
+from translator.text.tokenizer import BOS_ID, EOS_ID  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
 # Profiler range name -> attribute path of the module it times.

@@ -35,7 +35,7 @@ from hardware import describe_machine, machine_line  # noqa: E402
 from pausing import paused  # noqa: E402
 from served import ROOT, Server, test_sentences  # noqa: E402
 
-from translator.checkpoint import load_checkpoint, read_metadata, save_checkpoint  # noqa: E402
+from translator.store.checkpoint import load_checkpoint, read_metadata, save_checkpoint  # noqa: E402
 
 ROUTE = {"source_lang": "de", "target_lang": "en"}
 # Pauses between a client's requests: the offered load stays below what the server can answer within

@@ -21,7 +21,7 @@ from typing import Callable
 
 from safetensors.torch import load_file, save_file
 
-from translator.checkpoint import CheckpointError, load_checkpoint, write_manifest
+from translator.store.checkpoint import CheckpointError, load_checkpoint, write_manifest
 
 
 def nan_weights(directory: Path) -> None:

@@ -1,6 +1,6 @@
 """Training throughput: target pieces/s of full training steps for the shipped config.
 
-A step is what ``training.trainer`` does per batch: build the padded batch, forward with teacher
+A step is what ``training.loop.trainer`` does per batch: build the padded batch, forward with teacher
 forcing and the label-smoothed loss, backward, gradient clipping and an AdamW update. Batches
 are real Multi30k training pairs, 128 sentences each (JoeyNMT's ``batch_size: 128``,
 ``batch_type: sentence``), tokenized with the model directory's sentencepiece models. Two
@@ -36,11 +36,11 @@ import pausing  # noqa: E402
 from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
 
 from training.config import load_config  # noqa: E402
-from training.batching import make_batch  # noqa: E402
-from training.data import clean_pairs, filter_by_length, read_parallel  # noqa: E402
-from training.trainer import LossModule, make_optimizer  # noqa: E402
-from translator.model import Seq2Seq  # noqa: E402
-from translator.tokenizer import Tokenizer  # noqa: E402
+from training.data.batching import make_batch  # noqa: E402
+from training.data.clean import clean_pairs, filter_by_length, read_parallel  # noqa: E402
+from training.loop.loss import LossModule, make_optimizer  # noqa: E402
+from translator.model.seq2seq import Seq2Seq  # noqa: E402
+from translator.text.tokenizer import Tokenizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,7 @@ def sentence_batches(src_ids: list[list[int]], tgt_ids: list[list[int]], size: i
 
 
 def train_step(loss_module: LossModule, optimizer: torch.optim.Optimizer, batch, clip_norm: float) -> tuple[int, float]:
-    """One update as training.trainer makes it; (target tokens, plain loss per token)."""
+    """One update as training.loop.trainer makes it; (target tokens, plain loss per token)."""
     target_tokens = batch.target_tokens
     smoothed, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
     optimizer.zero_grad(set_to_none=True)

@@ -3,7 +3,7 @@
 Start-up loads every model directory (off the event loop), starts the batching queue, and warms
 each model up with one translation in the background; ``/ready`` turns 200 when that is done.
 Shut-down stops the queue (requests still unanswered get a 503); the graceful drain before it is
-:class:`service.server.TranslationServer`'s job.
+:class:`service.ops.server.TranslationServer`'s job.
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from fastapi import FastAPI
 
 from translator import __version__
 
-from service.auth import ApiKeyGateMiddleware
-from service.batching import BatchingQueue, SearchOptions
-from service.detect import detector_for
-from service.errors import install_error_handlers
-from service.libretranslate import install_libretranslate
-from service.lifecycle import WARMUP_TEXT
-from service.limits import BodySizeLimitMiddleware, HeaderSizeLimitMiddleware
-from service.metrics import RequestMetricsMiddleware, ServiceMetrics
-from service.page import install_page
-from service.registry import load_registry
-from service.routes import ServiceState, router
-from service.routing import languages
+from service.ops.auth import ApiKeyGateMiddleware
+from service.scheduling.queue import BatchingQueue, SearchOptions
+from service.scheduling.detect import detector_for
+from service.api.errors import install_error_handlers
+from service.api.libretranslate import install_libretranslate
+from service.ops.lifecycle import WARMUP_TEXT
+from service.ops.limits import BodySizeLimitMiddleware, HeaderSizeLimitMiddleware
+from service.ops.metrics import RequestMetricsMiddleware, ServiceMetrics
+from service.api.page import install_page
+from service.scheduling.registry import load_registry
+from service.api.routes import router
+from service.state import ServiceState
+from service.scheduling.routing import languages
 from service.settings import ServiceSettings
 
 logger = logging.getLogger("service")

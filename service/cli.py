@@ -67,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     # Imported here, not at the top, so that --help and flag errors do not wait for torch to load.
-    from translator.checkpoint import CheckpointError
+    from translator.store.checkpoint import CheckpointError
 
-    from service.registry import model_directories, verify_model_directory
+    from service.scheduling.registry import model_directories, verify_model_directory
 
     try:
         directories = model_directories(settings)
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.server import SHUTDOWN_WRITE_S, TranslationServer
+    from service.ops.server import SHUTDOWN_WRITE_S, TranslationServer
 
     app = create_app(settings)
     # h11 rather than httptools: it enforces a configurable limit on the request line and headers.

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from translator.checkpoint import save_checkpoint
-from translator.config import ModelConfig
-from translator.model import Seq2Seq
-from translator.tokenizer import Tokenizer, train_tokenizer
+from translator.store.checkpoint import save_checkpoint
+from translator.model.config import ModelConfig
+from translator.model.seq2seq import Seq2Seq
+from translator.text.tokenizer import Tokenizer, train_tokenizer
 
 SYMBOLS = "abcdefgh"
 

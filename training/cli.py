@@ -23,7 +23,7 @@ def train_main(argv: list[str] | None = None) -> int:
     add_field_flags(parser)
     args = parser.parse_args(argv)
     overrides = field_overrides(args)
-    from training.trainer import train  # torch is imported only after the arguments are valid
+    from training.loop.trainer import train  # torch is imported only after the arguments are valid
 
     try:
         config = load_config(args.config, overrides)
@@ -44,7 +44,7 @@ def train_main(argv: list[str] | None = None) -> int:
 def evaluate_main(argv: list[str] | None = None) -> int:
     """Entry point of ``translator-evaluate``."""
     # see train_main
-    from translator.options import add_search_arguments, model_search_defaults, search_options_from_args
+    from translator.search.options import add_search_arguments, model_search_defaults, search_options_from_args
 
     parser = argparse.ArgumentParser(
         prog="translator-evaluate",
@@ -60,8 +60,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
     args = parser.parse_args(argv)
-    from translator.checkpoint import read_metadata
-    from training.evaluate import evaluate
+    from translator.store.checkpoint import read_metadata
+    from training.release.evaluate import evaluate
 
     try:
         options = search_options_from_args(args, model_search_defaults(read_metadata(args.model_dir)))

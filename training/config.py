@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from translator.config import ModelConfig
+from translator.model.config import ModelConfig
 
 
 class _Section(BaseModel):

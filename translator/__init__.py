@@ -8,10 +8,10 @@ __all__ = ["ModelConfig", "Translation", "Translator", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    """``translator.Translator`` etc., imported on first use: ``import translator.options`` (for a
+    """``translator.Translator`` etc., imported on first use: ``import translator.search.options`` (for a
     command's --help) does not load torch."""
     if name == "ModelConfig":
-        from translator.config import ModelConfig
+        from translator.model.config import ModelConfig
 
         return ModelConfig
     if name in ("Translation", "Translator"):

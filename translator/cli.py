@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from translator.lines import decode_lines
-from translator.options import add_search_arguments, search_options_from_args
+from translator.text.lines import decode_lines
+from translator.search.options import add_search_arguments, search_options_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     # torch is imported only after the arguments parsed, so --help is instant.
     from tqdm import tqdm
 
-    from translator.checkpoint import CheckpointError
+    from translator.store.checkpoint import CheckpointError
     from translator.translate import Translator
 
     def fail(message: str) -> int:

@@ -10,17 +10,17 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 from torch import nn
 
-from translator.casing import CaseRestorer, Style
-from translator.normalize import normalize_text
-from translator.checkpoint import load_checkpoint, resolve_device
-from translator.decoding import DecodingModel
-from translator.ensemble import Ensemble
-from translator.inference import InferenceModel
-from translator.model import Seq2Seq
-from translator.options import SearchOptions, model_search_defaults
-from translator.search import StepHook, search
-from translator.segment import SplitText, split_sentences
-from translator.tokenizer import EOS_ID, PAD_ID, Tokenizer
+from translator.text.casing import CaseRestorer, Style
+from translator.text.normalize import normalize_text
+from translator.store.checkpoint import load_checkpoint, resolve_device
+from translator.search.protocol import DecodingModel
+from translator.search.ensemble import Ensemble
+from translator.model.inference import InferenceModel
+from translator.model.seq2seq import Seq2Seq
+from translator.search.options import SearchOptions, model_search_defaults
+from translator.search.beam import StepHook, search
+from translator.text.segment import SplitText, split_sentences
+from translator.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -209,12 +209,12 @@ class Translator:
         its beam widened to ``n_best`` if that is larger) say how to search; keywords named like its fields
         (``beam_size=1``) override them. Empty or whitespace-only texts get an
         empty translation with score 0. ``progress`` is called with the number of sentences
-        finished after each batch. ``step_hook`` (see :data:`~translator.search.StepHook`) is called
+        finished after each batch. ``step_hook`` (see :data:`~translator.search.beam.StepHook`) is called
         between decoding steps with the indices into ``texts`` of the sentences being searched; the
         texts it abandons get ``None`` instead of a Translation. With ``restore_case`` (and a checkpoint that has a casing
         table), all-lower-case and ALL-UPPER-CASE texts are put into normal casing before they
         are translated, and upper-case texts get upper-case translations
-        (:mod:`translator.casing`).
+        (:mod:`translator.text.casing`).
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
@@ -226,7 +226,7 @@ class Translator:
         options = options.updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
-        texts = [normalize_text(text) for text in texts]  # as the training data was (translator.normalize)
+        texts = [normalize_text(text) for text in texts]  # as the training data was (translator.text.normalize)
         styles: list[Style | None] = [None] * len(texts)
         if restore_case and self.case_restorer is not None:
             restored = [self.case_restorer.restore(text) for text in texts]

@@ -8,7 +8,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from service.server import SHUTDOWN_WRITE_S
+from service.ops.server import SHUTDOWN_WRITE_S
 from service.settings import ServiceSettings
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import tiny_model
-from translator.checkpoint import save_checkpoint, write_manifest
-from translator.tokenizer import Tokenizer
+from translator.store.checkpoint import save_checkpoint, write_manifest
+from translator.text.tokenizer import Tokenizer
 from translator.translate import Candidate, Translation
 
 

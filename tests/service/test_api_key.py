@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.auth import key_matches
+from service.ops.auth import key_matches
 
 KEY = "s3cret-key"
 

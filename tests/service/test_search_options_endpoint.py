@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from translator.options import DEFAULT_SEARCH, FIELD_NAMES
+from translator.search.options import DEFAULT_SEARCH, FIELD_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from service import cli
 from service.settings import ServiceSettings, env_name
-from translator.checkpoint import write_manifest
+from translator.store.checkpoint import write_manifest
 
 
 def test_help_documents_every_flag_and_every_environment_variable(capsys):
@@ -59,7 +59,7 @@ def test_an_invalid_setting_exits_with_a_message(capsys, monkeypatch):
 
 def test_main_serves_with_the_draining_server_on_the_configured_address(tiny_model_dir, monkeypatch):
     servers = []
-    monkeypatch.setattr("service.server.TranslationServer.run", lambda self: servers.append(self))
+    monkeypatch.setattr("service.ops.server.TranslationServer.run", lambda self: servers.append(self))
     monkeypatch.setenv("TRANSLATOR_MAX_HEADER_BYTES", "4096")
     assert cli.main(["--model-dir", str(tiny_model_dir), "--host", "0.0.0.0", "--port", "8123"]) == 3  # never started
     [server] = servers

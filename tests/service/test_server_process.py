@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import symbol_sentences, tiny_model
 from tests.service.server_process import ServerProcess
-from translator.checkpoint import save_checkpoint
+from translator.store.checkpoint import save_checkpoint
 
 # A long input: the tiny model searches ~1,000 source pieces with beam 12 for 512 steps.
 HEAVY = {"text": " ".join("abcdefgh"[i % 8] for i in range(1000)), "beam_size": 12, "max_output_length": 512}

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from service.app import create_app
-from service.registry import model_directories
+from service.scheduling.registry import model_directories
 from service.settings import ServiceSettings
-from translator.checkpoint import CheckpointError, write_manifest
+from translator.store.checkpoint import CheckpointError, write_manifest
 
 
 def test_settings_are_read_from_translator_environment_variables(monkeypatch):

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.page import CONTENT_SECURITY_POLICY, STATIC_DIR
+from service.api.page import CONTENT_SECURITY_POLICY, STATIC_DIR
 
 
 def test_root_serves_the_page_with_a_same_origin_content_security_policy(client):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from training.batching import TokenPairs, _batch_starts, make_batch
-from training.cache import CacheSettings, build_cache, cache_directory, cache_key
-from training.data import read_parallel
-from translator.tokenizer import train_tokenizer
+from training.data.batching import TokenPairs, _batch_starts, make_batch
+from training.data.cache import CacheSettings, build_cache, cache_directory, cache_key
+from training.data.clean import read_parallel
+from translator.text.tokenizer import train_tokenizer
 
 
 @pytest.fixture

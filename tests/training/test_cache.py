@@ -9,15 +9,15 @@ import os
 import numpy as np
 import pytest
 
-import training.cache as cache_module
+import training.data.cache as cache_module
 from tests.training.conftest import tiny_overrides
-from training.batching import TokenPairs
-from training.cache import CacheSettings, build_cache, cache_directory, cache_key, read_meta
+from training.data.batching import TokenPairs
+from training.data.cache import CacheSettings, build_cache, cache_directory, cache_key, read_meta
 from training.cli import train_main
 from training.config import load_config
-from training.data import clean_pairs, filter_by_length, read_parallel
-from training.trainer import train
-from translator.tokenizer import train_tokenizer
+from training.data.clean import clean_pairs, filter_by_length, read_parallel
+from training.loop.trainer import train
+from translator.text.tokenizer import train_tokenizer
 
 
 def settings_for(corpus, tokenizer, max_length=100, workers=2):

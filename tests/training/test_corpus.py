@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from training.corpus import check_aligned, count_lines, decode_lines, line_chunks, sample_pairs
-from training.data import read_lines
-from translator.lines import split_lines
+from training.data.corpus import check_aligned, count_lines, decode_lines, line_chunks, sample_pairs
+from training.data.clean import read_lines
+from translator.text.lines import split_lines
 
 
 def write_pairs(tmp_path, count, trailing_newline=True):
@@ -40,7 +40,7 @@ def test_chunks_split_lines_exactly_as_the_translator_does(tmp_path):
 
 def test_preparation_modules_do_not_import_torch():
     # spawned preparation workers re-import the main module (training/__main__ -> training.cli)
-    code = ("import sys, training.cli, training.cache, training.corpus, training.data; "
+    code = ("import sys, training.cli, training.data.cache, training.data.corpus, training.data.clean; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from training.batching import make_batch, token_batches
-from training.data import clean_pairs, filter_by_length, read_parallel
-from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from training.data.batching import make_batch, token_batches
+from training.data.clean import clean_pairs, filter_by_length, read_parallel
+from translator.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 
 def test_unequal_line_counts_are_reported_with_both_files(tmp_path):

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from training.digest import MEMO_NAME, file_sha256
+from training.data.digest import MEMO_NAME, file_sha256
 
 
 def test_the_digest_is_the_sha256_of_the_bytes_and_survives_a_touch(tmp_path):

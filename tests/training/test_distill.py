@@ -8,10 +8,10 @@ import shutil
 import pytest
 
 from tests.training.conftest import tiny_overrides
-from training import distill as distill_module
+from training.release import distill as distill_module
 from training.config import load_config
-from training.distill import distill, main, teacher_translations
-from translator.checkpoint import load_checkpoint
+from training.release.distill import distill, main, teacher_translations
+from translator.store.checkpoint import load_checkpoint
 from translator.translate import Translator
 
 
@@ -53,8 +53,8 @@ def test_a_killed_translation_run_continues_and_a_new_teacher_starts_over(corpus
     other = tmp_path / "other-teacher"
     shutil.copytree(tiny_model_dir, other)
     from tests.conftest import tiny_model
-    from translator.checkpoint import save_checkpoint
-    from translator.tokenizer import Tokenizer
+    from translator.store.checkpoint import save_checkpoint
+    from translator.text.tokenizer import Tokenizer
     tokenizer = Tokenizer.load(other / "source.spm")
     shutil.rmtree(other)
     save_checkpoint(other, tiny_model(tokenizer.vocab_size, seed=11), tokenizer, tokenizer,

@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from service.registry import model_directories
+from service.scheduling.registry import model_directories
 from service.settings import ServiceSettings
 from tests.conftest import symbol_sentences
-from training import release as release_module
-from training.release import main as release_main
-from training.release import release
-from translator.checkpoint import CheckpointError, load_checkpoint, write_manifest
+from training.release import ship as release_module
+from training.release.ship import main as release_main
+from training.release.ship import release
+from translator.store.checkpoint import CheckpointError, load_checkpoint, write_manifest
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_a_killed_release_process_leaves_the_shipped_model_and_the_next_release_
     long_src, long_ref = tmp_path / "long.src", tmp_path / "long.ref"  # scoring takes a while: time to kill
     long_src.write_text(test_set[0].read_text() * 200)
     long_ref.write_text(test_set[1].read_text() * 200)
-    process = subprocess.Popen([sys.executable, "-m", "training.release", str(run_checkpoint), str(destination),
+    process = subprocess.Popen([sys.executable, "-m", "training.release.ship", str(run_checkpoint), str(destination),
                                 "--test-name", "tiny", "--src", str(long_src), "--ref", str(long_ref),
                                 "--beam-sizes", "1", "2", "3", "4", "5"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tests.conftest import symbol_sentences, tiny_model
-from training.select import main as select_main
-from training.select import select
-from translator.checkpoint import load_checkpoint, save_checkpoint
+from training.release.select import main as select_main
+from training.release.select import select
+from translator.store.checkpoint import load_checkpoint, save_checkpoint
 from translator.translate import Translator
 
 

@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 from tests.training.conftest import tiny_overrides
 from training.cli import evaluate_main, train_main
 from training.config import load_config
-from training.trainer import train
-from translator.checkpoint import load_checkpoint
+from training.loop.trainer import train
+from translator.store.checkpoint import load_checkpoint
 
 
 def run(corpus, output_dir, **train_options):
@@ -126,7 +126,7 @@ def test_two_process_run_ending_by_max_epochs_before_any_validation_finishes(cor
 
 
 def test_release_copies_the_checkpoint_and_records_measured_test_scores(corpus, tmp_path):
-    from training.release import main as release_main
+    from training.release.ship import main as release_main
 
     best = run(corpus, tmp_path / "run", max_steps="40", attention_plots="0")
     destination = tmp_path / "models" / "xx-yy"
@@ -145,7 +145,7 @@ def test_release_copies_the_checkpoint_and_records_measured_test_scores(corpus, 
 
 
 def test_snapshots_keep_the_newest_and_average_to_their_mean(corpus, tmp_path):
-    from training.average import main as average_main
+    from training.release.average import main as average_main
 
     run(corpus, tmp_path / "run", max_steps="80", keep_snapshots="3", attention_plots="0")
     snapshots = sorted((tmp_path / "run" / "snapshots").iterdir())
@@ -184,7 +184,7 @@ def test_a_corpus_filtered_out_entirely_is_refused_naming_the_files(corpus, tmp_
 
 
 def test_checkpoints_carry_the_training_sources_casing_table(corpus, tmp_path):
-    from training.average import average_checkpoints
+    from training.release.average import average_checkpoints
 
     sources = corpus["train_src"].read_text().splitlines()
     corpus["train_src"].write_text("".join(s.replace("a", "A") + "\n" for s in sources))  # "A" is a name here

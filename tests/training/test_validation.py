@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from training.config import OptimConfig
-from training.run_state import TrainingState
-from training.validation import apply_validation
+from training.loop.run_state import TrainingState
+from training.loop.validation import apply_validation
 
 
 def test_better_bleu_resets_the_counters():

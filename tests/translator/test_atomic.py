@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from translator import atomic
-from translator.atomic import clean_leftovers, folder_lock, leftovers, replace_directory, staging_directory
-from translator.manifest import read_verified, write_manifest
+from translator.store import atomic as atomic
+from translator.store.atomic import clean_leftovers, folder_lock, leftovers, replace_directory, staging_directory
+from translator.store.manifest import read_verified, write_manifest
 
 
 def make(directory, content):

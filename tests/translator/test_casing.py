@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from translator.casing import CASING_FILE, CaseRestorer, casing_style
-from translator.manifest import write_manifest
+from translator.text.casing import CASING_FILE, CaseRestorer, casing_style
+from translator.store.manifest import write_manifest
 from translator.translate import Translator
 
 TRAINING = [
@@ -63,7 +63,7 @@ def test_table_round_trips_and_a_broken_file_is_named(tmp_path):
 def test_a_broken_casing_table_in_a_checkpoint_is_a_checkpoint_error(tiny_model_dir, tmp_path):
     import shutil
 
-    from translator.checkpoint import CheckpointError, load_checkpoint
+    from translator.store.checkpoint import CheckpointError, load_checkpoint
 
     directory = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, directory)

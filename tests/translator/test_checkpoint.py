@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tests.conftest import tiny_model
-from translator.checkpoint import (
+from translator.store.checkpoint import (
     CheckpointError, load_checkpoint, resolve_device, save_checkpoint, verify_checkpoint, write_manifest,
 )
 

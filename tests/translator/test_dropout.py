@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from translator.dropout import Dropout
+from translator.model.dropout import Dropout
 
 
 def test_training_zeroes_a_fraction_p_and_rescales_the_rest():

@@ -7,11 +7,11 @@ import torch
 
 from tests.conftest import tiny_model
 from tests.translator.test_search import SOURCES, as_pairs, padded_batch
-from translator.decoding import DecodingModel
-from translator.ensemble import Ensemble
-from translator.inference import InferenceModel
-from translator.search import SearchOptions, beam_search, greedy_search
-from translator.tokenizer import BOS_ID, EOS_ID
+from translator.search.protocol import DecodingModel
+from translator.search.ensemble import Ensemble
+from translator.model.inference import InferenceModel
+from translator.search.beam import SearchOptions, beam_search, greedy_search
+from translator.text.tokenizer import BOS_ID, EOS_ID
 from translator.translate import Translator
 
 VOCAB = 14
@@ -96,8 +96,8 @@ def test_an_ensemble_needs_two_members_with_one_vocabulary():
 
 
 def test_translator_ensemble_translates_and_refuses_other_vocabularies(tiny_model_dir, tmp_path, symbol_tokenizer):
-    from translator.checkpoint import save_checkpoint
-    from translator.tokenizer import train_tokenizer
+    from translator.store.checkpoint import save_checkpoint
+    from translator.text.tokenizer import train_tokenizer
     from tests.conftest import symbol_sentences
 
     single = Translator.from_pretrained(tiny_model_dir, device="cpu")

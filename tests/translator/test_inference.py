@@ -7,10 +7,10 @@ import torch
 
 from tests.conftest import tiny_model
 from tests.translator.test_search import SOURCES, as_pairs, padded_batch
-from translator import inference
-from translator.inference import InferenceModel
-from translator.search import SearchOptions, beam_search, greedy_search
-from translator.tokenizer import BOS_ID
+from translator.model import inference as inference
+from translator.model.inference import InferenceModel
+from translator.search.beam import SearchOptions, beam_search, greedy_search
+from translator.text.tokenizer import BOS_ID
 from translator.translate import Translator
 
 VOCAB = 14

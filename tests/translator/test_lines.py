@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from training.data import read_parallel
+from training.data.clean import read_parallel
 from translator.cli import main as translate_main
-from translator.lines import read_lines, split_lines
+from translator.text.lines import read_lines, split_lines
 
 # Three lines; the first holds a lone carriage return, the second U+2028 (LINE SEPARATOR), the
 # third U+0085 and a form feed -- each a line break to str.splitlines.

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import symbol_sentences, tiny_model
-from translator.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, verify_checkpoint
-from translator.manifest import main as manifest_main
-from translator.tokenizer import train_tokenizer
+from translator.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, verify_checkpoint
+from translator.store.manifest import main as manifest_main
+from translator.text.tokenizer import train_tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
 

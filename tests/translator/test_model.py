@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from tests.conftest import tiny_config, tiny_model
-from translator.attention import AdditiveAttention
-from translator.config import ModelConfig
-from translator.model import Seq2Seq
-from translator.tokenizer import BOS_ID, PAD_ID
+from translator.model.attention import AdditiveAttention
+from translator.model.config import ModelConfig
+from translator.model.seq2seq import Seq2Seq
+from translator.text.tokenizer import BOS_ID, PAD_ID
 
 
 @pytest.mark.parametrize("rnn_type", ["gru", "lstm"])

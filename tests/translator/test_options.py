@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from service.schemas import TranslateRequest
+from service.api.schemas import TranslateRequest
 from training.cli import evaluate_main
 from translator.cli import build_parser
-from translator.checkpoint import CheckpointError, load_checkpoint, write_manifest
-from translator.options import DEFAULT_SEARCH, SearchOptions, model_search_defaults, search_options_from_args
+from translator.store.checkpoint import CheckpointError, load_checkpoint, write_manifest
+from translator.search.options import DEFAULT_SEARCH, SearchOptions, model_search_defaults, search_options_from_args
 from translator.translate import Translator
 
 
@@ -60,7 +60,7 @@ def test_the_evaluate_command_passes_one_options_object_with_the_library_default
         seen.append(options)
         return {"bleu_signature": "sig", "bleu": 1.0, "chrf": 2.0}
 
-    monkeypatch.setattr("training.evaluate.evaluate", fake_evaluate)
+    monkeypatch.setattr("training.release.evaluate.evaluate", fake_evaluate)
     assert evaluate_main([str(tmp_path), "--src", "s", "--ref", "r"]) == 0
     assert evaluate_main([str(tmp_path), "--src", "s", "--ref", "r", "--max-output-length", "9",
                           "--max-output-ratio", "1.5"]) == 0
@@ -146,7 +146,7 @@ def test_model_search_defaults_refuse_what_a_model_may_not_set():
 
 
 def test_a_pivot_whose_models_disagree_searches_with_the_library_defaults():
-    from service.routing import Route
+    from service.scheduling.routing import Route
 
     def leg(options):
         return SimpleNamespace(translator=SimpleNamespace(default_search=options))

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from tests.conftest import tiny_model
-from translator.search import SearchOptions, beam_search, greedy_search, length_normaliser
-from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from translator.search.beam import SearchOptions, beam_search, greedy_search, length_normaliser
+from translator.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 VOCAB = 14
 
@@ -149,7 +149,7 @@ def test_invalid_options_are_rejected_with_a_message():
 
 @pytest.mark.parametrize("size", [50, 7931, 8000, 4097])
 def test_blockwise_top_k_equals_torch_top_k(size):
-    from translator.search import _top_k
+    from translator.search.beam import _top_k
 
     values = torch.randn(37, size, generator=torch.Generator().manual_seed(size))
     values[3] = float("-inf")  # a row with nothing but ties
@@ -162,7 +162,7 @@ def test_blockwise_top_k_equals_torch_top_k(size):
 
 @pytest.mark.parametrize("size", [50, 7931, 8000, 4096])
 def test_blockwise_max_equals_torch_max(size):
-    from translator.search import _max
+    from translator.search.beam import _max
 
     values = torch.randn(37, size, generator=torch.Generator().manual_seed(size))
     values[:, -(size % 64 or 64) // 2:] = float("-inf")  # padding columns, as InferenceModel's logits have

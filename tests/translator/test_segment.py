@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from translator.cli import main as translate_main
-from translator.segment import split_sentences
+from translator.text.segment import split_sentences
 from translator.translate import Translator
 
 PARAGRAPH = "Ein Mann fährt Fahrrad. Eine Frau liest ein Buch im Park.\nZwei Kinder spielen Fußball im Schnee."

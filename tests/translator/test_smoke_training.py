@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from tests.conftest import tiny_model
-from translator.search import SearchOptions, beam_search, greedy_search
-from translator.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from translator.search.beam import SearchOptions, beam_search, greedy_search
+from translator.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 SYMBOLS = list(range(4, 12))  # ids after the four special ids
 STEPS = 400

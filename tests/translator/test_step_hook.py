@@ -7,7 +7,7 @@ import torch
 
 from tests.conftest import symbol_sentences, tiny_model
 from tests.translator.test_search import SOURCES, VOCAB, as_pairs, padded_batch
-from translator.search import SearchOptions, beam_search, greedy_search
+from translator.search.beam import SearchOptions, beam_search, greedy_search
 from translator.translate import Translator
 
 

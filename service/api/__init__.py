@@ -1,0 +1,1 @@
+"""HTTP adapters: endpoints, the LibreTranslate-compatible API, schemas, errors, the web page."""

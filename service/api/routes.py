@@ -1,0 +1,171 @@
+"""The HTTP endpoints: /translate, /models, /health, /ready and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from translator.search.options import MODEL_DEFAULT_FIELDS
+from translator.translate import Translation
+
+from service.ops.auth import require_api_key
+from service.scheduling.detect import Detection
+from service.api.errors import InvalidRequest, Overloaded, TimedOut, error_response
+from service.ops.lifecycle import cancel_on_disconnect
+from service.ops.limits import check_request_limits
+from service.scheduling.pipeline import detect_source, translate_texts
+from service.scheduling.registry import LoadedModel, ModelRegistry
+from service.scheduling.routing import Route, find_route, reachable
+from service.api.schemas import (
+    TRANSLATE_EXAMPLES, Alignment, Candidate, DetectedLanguage, Direction, ErrorResponse, HealthResponse, ModelInfo,
+    ModelsResponse, SentenceResult, TranslateRequest, TranslateResponse, TranslationResult,
+)
+from service.settings import env_name
+from service.state import service_state
+
+router = APIRouter()
+
+
+def _errors(*codes: int) -> dict[int | str, dict]:
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
+@router.post(
+    "/translate", response_model=TranslateResponse, response_model_exclude_none=True,
+    dependencies=[Depends(require_api_key)], responses=_errors(401, 404, 413, 422, 503, 504),
+    summary="Translate one or more texts",
+)
+async def translate(
+    request: Request, body: Annotated[TranslateRequest, Body(openapi_examples=TRANSLATE_EXAMPLES)],
+) -> TranslateResponse:
+    """Translate ``text`` or ``texts`` with the model for ``source_lang``/``target_lang`` (or ``model``).
+
+    Concurrent requests with the same model and search options share model batches.
+    """
+    state = service_state(request)
+    settings = state.settings
+    if state.registry is None or state.queue is None:
+        raise Overloaded("the models are still loading; retry shortly", {"Retry-After": str(settings.retry_after_s)})
+    texts = body.all_texts()
+    check_request_limits(body, texts, settings)
+    detected = await detect_source(state.registry, texts) if _is_auto(body.source_lang) else None
+    route = _route(state.registry, body, detected)
+    options = body.search_options(settings.max_beam_size, settings.max_output_length, route.default_search)
+    try:
+        translating = translate_texts(state.queue, route, options, texts, body.split_sentences)
+        results = await asyncio.wait_for(cancel_on_disconnect(request, translating), settings.request_timeout_s)
+    except asyncio.TimeoutError:
+        raise TimedOut(
+            f"the translation did not finish within {settings.request_timeout_s:g} s (request_timeout_s, "
+            f"{env_name('request_timeout_s')}); the server is busy or the input is long: retry later, or send "
+            "fewer or shorter texts", {"Retry-After": str(settings.retry_after_s)},
+        ) from None
+    except ValueError as error:  # the translator rejected the options or the input
+        raise InvalidRequest(f"cannot translate this request: {error}") from None
+    return TranslateResponse(
+        model=route.name, model_version=route.version, source_lang=route.source_lang,
+        target_lang=route.target_lang, translations=[_result(t, body) for t in results], pivot=route.pivot,
+        detected_language=DetectedLanguage(language=detected.language, confidence=detected.confidence)
+        if detected else None,
+    )
+
+
+def _is_auto(source_lang: str | None) -> bool:
+    return source_lang is not None and source_lang.strip().lower() == "auto"
+
+
+def _route(registry: ModelRegistry, body: TranslateRequest, detected: Detection | None) -> Route:
+    """The models for this request: by name, by languages (direct or pivoted), or the only one loaded."""
+    source = detected.language if detected else body.source_lang
+    if detected and body.target_lang and detected.language == body.target_lang.strip().lower():
+        raise InvalidRequest(f"the text is detected as {detected.language} (confidence {detected.confidence:.2f}), "
+                             "the same as target_lang; choose another target language or give source_lang")
+    if body.model is not None or source is None or body.target_lang is None:
+        return Route((registry.resolve(body.model, source, body.target_lang),))
+    return find_route(registry, source, body.target_lang)
+
+
+def _result(translation: Translation, body: TranslateRequest) -> TranslationResult:
+    """The response entry of one translation, with only what the request asked for."""
+    result = TranslationResult(text=translation.text)
+    if translation.sentences:
+        result.sentences = [
+            SentenceResult(source=sentence.source or "", **_result(sentence, body).model_dump(exclude_none=True))
+            for sentence in translation.sentences
+        ]
+    if body.return_scores:
+        result.score = _finite(translation.score)
+    if body.n_best > 1:
+        result.n_best = [
+            Candidate(text=c.text, score=_finite(c.score) if body.return_scores else None) for c in translation.n_best
+        ]
+    if body.return_attention and translation.alignment is not None:
+        alignment = translation.alignment
+        result.alignment = Alignment(
+            source_pieces=alignment.source_pieces, target_pieces=alignment.target_pieces,
+            weights=[[w if math.isfinite(w) else 0.0 for w in row] for row in alignment.weights],
+        )
+    return result
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no infinity or NaN; such a score is reported as null."""
+    return float(value) if math.isfinite(value) else None
+
+
+@router.get("/models", response_model=ModelsResponse, dependencies=[Depends(require_api_key)],
+            responses=_errors(401, 503), summary="What this server translates")
+async def models(request: Request) -> ModelsResponse:
+    """The loaded models: name, languages, version, device and the scores recorded when they were trained."""
+    state = service_state(request)
+    if state.registry is None:
+        raise Overloaded("the models are still loading; retry shortly")
+    return ModelsResponse(
+        models=[_model_info(model) for model in state.registry.models],
+        directions=[Direction(source_lang=route.source_lang, target_lang=route.target_lang,
+                              models=[model.name for model in route.legs], pivot=route.pivot)
+                    for route in reachable(state.registry)],
+    )
+
+
+def _model_info(model: LoadedModel) -> ModelInfo:
+    return ModelInfo(
+        name=model.name, source_lang=model.source_lang, target_lang=model.target_lang, version=model.version,
+        library_version=model.metadata.get("library_version"), device=str(model.translator.device),
+        dtype=model.translator.dtype, scores=model.scores(), domain=model.metadata.get("domain"),
+        case_restoration=model.translator.case_restorer is not None,
+        default_search={name: getattr(model.translator.default_search, name) for name in MODEL_DEFAULT_FIELDS},
+    )
+
+
+@router.get("/health", response_model=HealthResponse, summary="The process is up")
+async def health() -> HealthResponse:
+    """Liveness: answers as long as the event loop runs, even during a long model batch. No API key needed."""
+    return HealthResponse(status="ok")
+
+
+@router.get("/ready", response_model=HealthResponse, responses=_errors(503), summary="Models loaded and warm")
+async def ready(request: Request) -> Response:
+    """Readiness: 200 once every model is loaded and has translated a warm-up sentence, else 503."""
+    state = service_state(request)
+    if state.draining:
+        return error_response(503, "shutting down: finishing accepted work, taking no new work",
+                              {"Retry-After": str(state.settings.retry_after_s)})
+    if state.ready:
+        return JSONResponse({"status": "ready"})
+    if state.warmup_error:
+        return error_response(503, f"warm-up failed: {state.warmup_error}")
+    return error_response(503, "warming up: the models are loading or translating their warm-up sentence",
+                          {"Retry-After": str(state.settings.retry_after_s)})
+
+
+@router.get("/metrics", dependencies=[Depends(require_api_key)], responses=_errors(401),
+            summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Requests, errors, latency, batch sizes, queue depth and tokens translated, in Prometheus' text format."""
+    state = service_state(request)
+    return Response(state.metrics.render(), media_type=state.metrics.content_type)

@@ -1,0 +1,1 @@
+"""Running the service: server and signals, lifecycle, limits, authentication, metrics."""

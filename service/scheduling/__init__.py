@@ -1,0 +1,1 @@
+"""Translation work: the model registry, routing and pivoting, detection, the batching queue."""

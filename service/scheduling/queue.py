@@ -1,0 +1,335 @@
+"""Scheduling translation work across requests: batching, fairness, cancellation and draining.
+
+Requests submit a job (model, search options, texts) and await its answer. One worker thread runs
+the model and decides what it works on; the event loop only hands jobs over and collects answers,
+so it keeps answering (``/health`` included) while the model works. The policy:
+
+- **Batching.** The worker waits up to ``window_s`` for work to gather, then takes waiting sentences
+  of jobs that share a model and search options into one model call (at most ``max_sentences``
+  sentences and ``max_tokens`` source pieces). While a call runs, new work piles up and joins the
+  next one, so batches grow with load.
+- **Sentence-level fairness.** A batch takes its sentences round-robin across the waiting jobs of
+  its group (the group of the oldest waiting job first), so a 64-text request shares every batch
+  with the one-text requests beside it instead of going first.
+- **Cheap work overtakes expensive work.** A request's cost is estimated per sentence as its
+  beam size times its longest output cap (``max_output_length``, or ``max_output_ratio`` times
+  the source length if smaller): the rows and steps its search may take. Between decoding steps
+  (the search's step hook) a batch that has had the worker for ``slice_s`` while *cheaper* work
+  waits hands it over: the worker runs a batch of the cheapest waiting group, then resumes the
+  first one where it stopped (at most ``max_nesting`` deep), and then keeps the worker at least as
+  long as the overtaking took before it can be overtaken again. So a cheap request waits about one
+  slice behind an expensive one, the expensive one keeps at least half the worker while cheap work
+  streams in, and expensive requests never overtake each other.
+- **Cancellation.** A job whose request timed out or whose client hung up is cancelled: its
+  waiting sentences are dropped, and its sentences in a running batch leave the search at the
+  next decoding step. When every job of a batch is gone the batch ends, so the worker goes idle.
+- **Bounded.** Sentences accepted and not yet answered are capped at ``max_pending_sentences``;
+  past it :meth:`BatchingQueue.submit` answers :class:`~service.api.errors.Overloaded` (503) at once.
+  One request's compute ends at its timeout, when it is cancelled.
+- **Draining.** :meth:`BatchingQueue.drain` stops accepting work (503 + Retry-After), waits for
+  every accepted job to be answered, and after its limit answers the rest with 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from translator.search.options import SearchOptions
+from translator.translate import Translation
+
+from service.api.errors import Overloaded
+from service.ops.metrics import ServiceMetrics
+from service.scheduling.registry import LoadedModel
+
+logger = logging.getLogger("service")
+
+
+@dataclass(eq=False)
+class _Job:
+    """One request's texts: which wait for a batch, which are answered, and where the answer goes."""
+
+    model: LoadedModel
+    options: SearchOptions
+    texts: list[str]
+    lengths: list[int]  # source pieces per text
+    future: asyncio.Future = field(repr=False)
+    cost: float = 0.0  # estimated cost of one sentence (see the module docstring)
+    waiting: deque[int] = field(default_factory=deque)  # indices of texts not yet in a batch
+    results: list[Translation | None] = field(default_factory=list)
+    unanswered: int = 0
+    cancelled: bool = False  # set from the event loop, read by the worker between decoding steps
+
+    @property
+    def group(self) -> tuple[int, SearchOptions]:
+        """Jobs of one group may share a model call."""
+        return id(self.model), self.options
+
+
+def sentence_cost(options: SearchOptions, source_length: int) -> float:
+    """Beam rows times decoding steps that one sentence of ``source_length`` pieces may take."""
+    steps = options.max_output_length
+    if options.max_output_ratio is not None:
+        steps = min(steps, max(1, math.ceil(options.max_output_ratio * (source_length + 1))))
+    return float(options.beam_size * steps)
+
+
+@dataclass
+class _Slice:
+    """When the running batch last got the worker, and how long it keeps it before cheaper work may overtake."""
+
+    started: float = field(default_factory=time.monotonic)
+    length: float = 0.0
+
+
+class BatchingQueue:
+    """Runs translation jobs in one worker thread by the policy of the module docstring."""
+
+    def __init__(self, metrics: ServiceMetrics, window_s: float = 0.005, max_tokens: int = 4096,
+                 max_sentences: int = 64, max_pending_sentences: int = 1024, retry_after_s: int = 1,
+                 slice_s: float = 0.25, max_nesting: int = 4) -> None:
+        self.metrics = metrics
+        self.window_s = window_s
+        self.max_tokens = max_tokens
+        self.max_sentences = max_sentences
+        self.max_pending_sentences = max_pending_sentences
+        self.retry_after_s = retry_after_s
+        self.slice_s = slice_s
+        self.max_nesting = max_nesting
+        self.pending_sentences = 0  # accepted and not yet answered (waiting or in the model)
+        self.accepting = False
+        self._jobs: list[_Job] = []  # jobs with waiting sentences, oldest first (guarded by _lock)
+        self._waiting_sentences = 0
+        self._unanswered: set[_Job] = set()  # touched on the event loop only
+        self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
+        self._stopping = False
+        self._drain_deadline = float("inf")
+        self._worker: threading.Thread | None = None
+
+    # --- the event loop's side -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the worker thread and accept work."""
+        if self._worker is None:
+            self._stopping = False
+            self._worker = threading.Thread(target=self._work, name="translator-model", daemon=True)
+            self._worker.start()
+        self.accepting = True
+
+    async def submit(self, model: LoadedModel, options: SearchOptions, texts: list[str]) -> list[Translation]:
+        """Translate ``texts`` as part of whatever batches form; returns one Translation per text.
+
+        Cancelling this await (the request timed out, or its client hung up: see
+        :func:`service.ops.lifecycle.cancel_on_disconnect`) cancels the job: its sentences stop costing compute.
+
+        Raises:
+            Overloaded: not accepting work (starting, draining), or ``max_pending_sentences`` reached.
+            ValueError: the translator rejected the options or the input.
+        """
+        retry = {"Retry-After": str(self.retry_after_s)}
+        if not self.accepting:
+            raise Overloaded("the server is not accepting work (starting up or shutting down); retry shortly, "
+                             "or on another instance", retry)
+        if self.pending_sentences + len(texts) > self.max_pending_sentences:
+            raise Overloaded(
+                f"the server is overloaded: {self.pending_sentences} sentences are waiting and the queue holds at "
+                f"most {self.max_pending_sentences} (queue_max_sentences); retry after {self.retry_after_s} s", retry,
+            )
+        lengths = [len(ids) for ids in model.translator.source_tokenizer.encode(texts)]
+        job = _Job(model, options, list(texts), lengths, asyncio.get_running_loop().create_future(),
+                   sentence_cost(options, max(lengths, default=0)), deque(range(len(texts))), [None] * len(texts),
+                   len(texts))
+        self.pending_sentences += len(texts)
+        self._unanswered.add(job)
+        self.metrics.accepted_requests.inc()
+        with self._wakeup:
+            self._jobs.append(job)
+            self._waiting_sentences += len(texts)
+            self.metrics.queue_sentences.set(self._waiting_sentences)
+            self._wakeup.notify()
+        try:
+            return await asyncio.shield(job.future)
+        finally:
+            if not job.future.done():
+                self._cancel(job)
+            self.pending_sentences -= len(texts)
+            self._unanswered.discard(job)
+
+    def _cancel(self, job: _Job) -> None:
+        """Withdraw a job: its waiting sentences go, its running ones leave the search at the next step."""
+        self.metrics.cancelled_sentences.inc(job.unanswered)
+        self._withdraw(job)
+        job.future.cancel()
+
+    def _withdraw(self, job: _Job) -> None:
+        """Mark ``job`` cancelled and drop its waiting sentences (from either thread)."""
+        job.cancelled = True
+        with self._lock:
+            if job in self._jobs:
+                self._jobs.remove(job)
+            self._waiting_sentences -= len(job.waiting)
+            job.waiting.clear()
+            self.metrics.queue_sentences.set(self._waiting_sentences)
+
+    async def drain(self, limit_s: float) -> int:
+        """Stop accepting work and wait up to ``limit_s`` for every accepted job to be answered.
+
+        Jobs still unanswered at the limit get a 503 and are cancelled. Returns how many that was.
+        """
+        self.accepting = False
+        self._drain_deadline = min(self._drain_deadline, time.monotonic() + limit_s)
+        while self._unanswered and time.monotonic() < self._drain_deadline:
+            await asyncio.sleep(0.05)
+        late = [job for job in self._unanswered if not job.future.done()]
+        for job in late:
+            job.future.set_exception(Overloaded(
+                f"the server is shutting down and this translation did not finish within the drain limit "
+                f"({limit_s:g} s); retry on another instance", {"Retry-After": str(self.retry_after_s)},
+            ))
+            self._cancel(job)
+        return len(late)
+
+    def cut_drain(self) -> None:
+        """End a running :meth:`drain` now, as if its limit had been reached."""
+        self._drain_deadline = 0.0
+
+    async def stop(self) -> None:
+        """Stop the worker: unanswered jobs get a 503, a running batch is abandoned at its next step."""
+        await self.drain(0)
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.join, 5)
+            self._worker = None
+
+    # --- the worker thread's side ----------------------------------------------------------------
+
+    def _work(self) -> None:
+        """Wait for work, gather a batch, run it; repeat until stopped."""
+        while True:
+            with self._wakeup:
+                while not self._jobs and not self._stopping:
+                    self._wakeup.wait()
+                if self._stopping:
+                    return
+                self._wakeup.wait_for(lambda: self._waiting_sentences >= self.max_sentences or self._stopping,
+                                      timeout=self.window_s)
+                batch = self._take_batch()
+            if batch:
+                self.metrics.worker_busy.set(1)
+                try:
+                    self._run(batch, depth=0)
+                finally:
+                    self.metrics.worker_busy.set(0)
+
+    def _take_batch(self, cheaper_than: float | None = None) -> list[tuple[_Job, int]]:
+        """Waiting sentences of the oldest job's group (or, with ``cheaper_than``, of the cheapest job's group if
+        it costs less than that), round-robin across the group's jobs. Call it holding ``_lock``."""
+        if not self._jobs:
+            return []
+        first = self._jobs[0] if cheaper_than is None else min(self._jobs, key=lambda job: job.cost)
+        if cheaper_than is not None and first.cost >= cheaper_than:
+            return []
+        group = first.group
+        jobs = [job for job in self._jobs if job.group == group]
+        batch: list[tuple[_Job, int]] = []
+        tokens = 0
+        while jobs and len(batch) < self.max_sentences:
+            for job in list(jobs):
+                index = job.waiting[0]
+                if batch and tokens + job.lengths[index] + 1 > self.max_tokens:
+                    jobs = []
+                    break
+                job.waiting.popleft()
+                batch.append((job, index))
+                tokens += job.lengths[index] + 1
+                if not job.waiting:
+                    jobs.remove(job)
+                    self._jobs.remove(job)
+                if len(batch) >= self.max_sentences:
+                    break
+        self._waiting_sentences -= len(batch)
+        self.metrics.queue_sentences.set(self._waiting_sentences)
+        return batch
+
+    def _run(self, batch: list[tuple[_Job, int]], depth: int) -> None:
+        """One model call for ``batch``; if it fails with several jobs in it, each job's part runs alone."""
+        batch = [(job, index) for job, index in batch if not job.cancelled]
+        if not batch:
+            return
+        jobs = list(dict.fromkeys(job for job, _ in batch))
+        model, options = jobs[0].model, jobs[0].options
+        texts = [job.texts[index] for job, index in batch]
+        cost = max(job.cost for job in jobs)
+        current = _Slice()
+
+        def between_steps(active: torch.Tensor) -> torch.Tensor | None:
+            """The step hook: let cheaper work run when the slice is used up, then drop cancelled sentences."""
+            if depth < self.max_nesting and time.monotonic() - current.started >= max(self.slice_s, current.length):
+                with self._lock:
+                    overtaking = self._take_batch(cheaper_than=cost)
+                if overtaking:
+                    overtaken_at = time.monotonic()
+                    self._run(overtaking, depth + 1)
+                    self.metrics.preemptions.inc()
+                    current.length = time.monotonic() - overtaken_at  # paid back before the next overtaking
+                current.started = time.monotonic()
+            if not any(job.cancelled for job in jobs):
+                return None
+            return torch.tensor([batch[i][0].cancelled for i in active.tolist()], dtype=torch.bool)
+
+        started = time.perf_counter()
+        try:
+            results = model.translator.translate_detailed(
+                texts, **asdict(options), max_batch_sentences=self.max_sentences, max_batch_tokens=self.max_tokens,
+                step_hook=between_steps,
+            )
+        except Exception as error:
+            if len(jobs) > 1:  # find the job that caused it; the others still get their translations
+                for job in jobs:
+                    self._run([(j, index) for j, index in batch if j is job], depth)
+            else:
+                self._fail(jobs[0], error)
+            return
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        self.metrics.batch_sentences.observe(len(texts))
+        self.metrics.batch_requests.observe(len(jobs))
+        self.metrics.source_tokens.labels(model.name).inc(sum(job.lengths[index] + 1 for job, index in batch))
+        self.metrics.sentences.labels(model.name).inc(sum(result is not None for result in results))
+        for (job, index), result in zip(batch, results):
+            if result is not None and not job.cancelled:
+                job.results[index] = result
+                job.unanswered -= 1
+                if job.unanswered == 0:
+                    self._answer(job, job.results)
+
+    def _fail(self, job: _Job, error: Exception) -> None:
+        """Answer ``job`` with ``error`` and drop the rest of its sentences."""
+        self._withdraw(job)
+        self._answer(job, error)
+
+    @staticmethod
+    def _answer(job: _Job, outcome: list[Translation | None] | Exception) -> None:
+        """Settle the job's future on its event loop (from the worker thread)."""
+
+        def settle() -> None:
+            if job.future.done():
+                return
+            if isinstance(outcome, Exception):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(list(outcome))
+
+        try:
+            job.future.get_loop().call_soon_threadsafe(settle)
+        except RuntimeError:  # the event loop has closed: nobody is waiting any more
+            pass

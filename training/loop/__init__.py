@@ -1,0 +1,1 @@
+"""The training loop: loss, steps, validation, run state on disk, the run's pictures."""

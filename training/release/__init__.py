@@ -1,0 +1,1 @@
+"""From a run to a shipped model: evaluation, selection, averaging, distillation, release."""

@@ -1,0 +1,178 @@
+"""``translator-release``: copy a trained checkpoint to where it ships and record its test scores.
+
+The scores in a shipped model's ``metadata.json`` are measured here, by decoding the test set with
+greedy search and with beam search, never typed in; the command that reproduces each is stored
+beside it. The shipped directory gets a fresh manifest and is swapped in atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.release.evaluate import evaluate
+from translator.store.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
+from translator.text.casing import CaseRestorer
+from translator.store.checkpoint import (
+    METADATA_FILE, CheckpointError, load_checkpoint, make_readable, read_metadata, write_manifest,
+)
+from translator.text.lines import read_lines
+from translator.store.manifest import MANIFEST_FILE, read_verified
+from translator.store.metadata import validate_metadata
+from translator.search.options import DEFAULT_SEARCH, model_search_defaults
+
+NOT_SHIPPED = frozenset({"training_state.pt", MANIFEST_FILE})  # optimiser state stays with the run
+
+
+@dataclass(frozen=True)
+class Description:
+    """What a release states about the model besides its scores, so nobody is surprised by it.
+
+    ``domain`` says what text the model was trained on (default: the training data's ``domain``
+    in its metadata); each ``out_of_domain`` sentence is translated by the released model (with its
+    default search) and recorded with its translation, as a measured example of what happens
+    outside that domain. ``casing_from`` (training sources) adds a casing table (translator.text.casing)
+    to a checkpoint written without one. ``default_beam_size`` records the beam size the model is
+    meant for (``default_search`` in its metadata; e.g. 1 for a student distilled for greedy search),
+    which callers then get unless they ask for another.
+    """
+
+    domain: str | None = None
+    out_of_domain: tuple[str, ...] = ()
+    casing_from: Path | None = None
+    default_beam_size: int | None = None
+
+
+def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref: Path,
+            beam_sizes: tuple[int, ...] = (1, 5),
+            length_penalty: float = DEFAULT_SEARCH.length_penalty,
+            description: Description = Description()) -> dict:
+    """Ship ``checkpoint`` at ``destination`` with its measured test scores in the metadata; returns them.
+
+    The verified files of ``checkpoint`` (every file but the optimiser state, so data added later,
+    e.g. casing tables, ships too) are copied into a staging directory beside ``destination``; the
+    staged copy is what gets scored, its manifest is rewritten, it is loaded once more, and only
+    then swapped in atomically (translator.store.atomic). Staging leftovers of an earlier, killed release
+    are removed first; a release killed at any point leaves ``destination`` as it was.
+
+    Raises:
+        CheckpointError: the checkpoint does not verify or load, or another release holds the lock.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with folder_lock(destination.parent, wait=False):
+            clean_leftovers(destination)
+            staging = staging_directory(destination)
+            try:
+                return _stage_and_swap(checkpoint, staging, destination, test_name, src, ref, beam_sizes,
+                                       length_penalty, description)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    except BlockingIOError:
+        raise CheckpointError(f"another release is writing into {destination.parent}; try again when it has "
+                              "finished") from None
+
+
+def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_name: str, src: Path, ref: Path,
+                    beam_sizes: tuple[int, ...], length_penalty: float, description: Description) -> dict:
+    load_checkpoint(checkpoint)  # refuse to ship a checkpoint that does not verify or load
+    files = read_verified(checkpoint)
+    for name, data in files.contents.items():
+        if name not in NOT_SHIPPED:
+            (staging / name).write_bytes(data)
+    if description.casing_from is not None:
+        CaseRestorer.from_lines(read_lines(description.casing_from)).save(staging)
+    write_manifest(staging)
+    scores = {}
+    for beam_size in beam_sizes:
+        options = DEFAULT_SEARCH.updated(beam_size=beam_size, length_penalty=length_penalty)
+        report = evaluate(staging, src, ref, options, device="cpu")
+        name = "greedy" if beam_size == 1 else f"beam{beam_size}"
+        scores[name] = {
+            "bleu": report["bleu"], "chrf": report["chrf"], "bleu_signature": report["bleu_signature"],
+            "chrf_signature": report["chrf_signature"], "seconds_on_cpu": report["seconds"],
+            "command": f"translator-evaluate {destination} --src {src} --ref {ref} --beam-size {beam_size} "
+                       f"--length-penalty {length_penalty} --device cpu",  # the other options: their defaults
+        }
+    metadata = read_metadata(staging)
+    metadata.setdefault("test", {})[test_name] = scores
+    if description.default_beam_size is not None:
+        metadata["default_search"] = {"beam_size": description.default_beam_size}
+    _describe(metadata, staging, description)
+    validate_metadata(metadata, staging / METADATA_FILE)
+    (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    write_manifest(staging)
+    make_readable(staging)
+    fsync_tree(staging)
+    load_checkpoint(staging)  # what goes live is exactly what was verified and scored
+    replace_directory(staging, destination)
+    return scores
+
+
+def _describe(metadata: dict, staging: Path, description: Description) -> None:
+    """Record the domain and the staged model's own translations of the out-of-domain examples."""
+    from translator.translate import Translator
+
+    domain = dict(metadata.get("domain") or {})
+    stated = description.domain or domain.get("description") or (metadata.get("training_data") or {}).get("domain")
+    if stated:
+        domain["description"] = stated
+    if description.out_of_domain:
+        translator = Translator.from_pretrained(staging, device="cpu")
+        outputs = translator.translate(list(description.out_of_domain), model_search_defaults(metadata))
+        domain["out_of_domain_examples"] = [
+            {"source": source, "translation": output} for source, output in zip(description.out_of_domain, outputs)
+        ]
+    if domain:
+        metadata["domain"] = domain
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``translator-release``."""
+    parser = argparse.ArgumentParser(
+        prog="translator-release",
+        description="Copy a checkpoint (e.g. runs/x/best) to its shipping place (e.g. models/de-en) and "
+        "record greedy and beam-search test scores, with the commands that reproduce them, in its metadata.json.",
+    )
+    parser.add_argument("checkpoint", type=Path, help="checkpoint directory to ship")
+    parser.add_argument("destination", type=Path, help="where it ships, e.g. models/de-en (replaced atomically)")
+    parser.add_argument("--test-name", required=True, help="name of the test set, e.g. multi30k-test2016")
+    parser.add_argument("--src", type=Path, required=True, help="test source file")
+    parser.add_argument("--ref", type=Path, required=True, help="test reference file")
+    parser.add_argument("--beam-sizes", type=int, nargs="+", default=[1, 5], help="beam sizes to score (default 1 5)")
+    parser.add_argument("--length-penalty", type=float, default=DEFAULT_SEARCH.length_penalty,
+                        help=f"GNMT alpha for beam search (default {DEFAULT_SEARCH.length_penalty})")
+    parser.add_argument("--domain", help="what text the model was trained on, e.g. 'short descriptions of "
+                        "everyday scenes (image captions)' (default: the training data's domain in its metadata)")
+    parser.add_argument("--out-of-domain", action="append", default=[], metavar="SENTENCE",
+                        help="a sentence outside that domain; its translation by the released model is recorded "
+                        "beside it in metadata.json (repeatable)")
+    parser.add_argument("--casing-from", type=Path, metavar="FILE",
+                        help="training source file to build a casing table from (for all-lower/ALL-UPPER input), "
+                        "for a checkpoint written without one")
+    parser.add_argument("--default-beam-size", type=int, metavar="N",
+                        help="the beam size the model is meant for, recorded as its default_search: what the "
+                        "library, the CLIs and the service use when a caller gives none (e.g. 1 for a distilled "
+                        f"fast model; default: none recorded, so {DEFAULT_SEARCH.beam_size})")
+    args = parser.parse_args(argv)
+    try:
+        if args.default_beam_size is not None and args.default_beam_size < 1:
+            raise ValueError(f"--default-beam-size must be >= 1, got {args.default_beam_size}")
+        description = Description(args.domain, tuple(args.out_of_domain), args.casing_from, args.default_beam_size)
+        scores = release(args.checkpoint, args.destination, args.test_name, args.src, args.ref,
+                         tuple(args.beam_sizes), args.length_penalty, description)
+    except (CheckpointError, ValueError) as error:
+        print(f"translator-release: error: {error}", file=sys.stderr)
+        return 2
+    for name, score in scores.items():
+        print(f"{name}: BLEU {score['bleu']:.2f} chrF {score['chrf']:.2f}  ({score['bleu_signature']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Decoding: search options, the protocol a decodable model meets, greedy/beam search, ensembles."""

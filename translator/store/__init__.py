@@ -1,0 +1,1 @@
+"""Checkpoints on disk: directories written atomically, manifests, metadata, verified loading."""
