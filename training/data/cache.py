@@ -49,7 +49,7 @@ from training.data.clean import CleaningReport, clean_pairs, filter_by_length
 from training.data.digest import file_sha256
 
 FORMAT_VERSION = 1
-CLEANING = "HTML character references decoded, NFC, whitespace normalised; pairs with an empty side dropped; then max_length / max_length_ratio"
+CLEANING = "HTML character references decoded, invisible characters dropped, NFC, whitespace normalised; pairs with an empty side dropped; then max_length / max_length_ratio"
 CHUNK_PAIRS = 20_000
 SIDES = ("src", "tgt")
 
