@@ -65,6 +65,10 @@ class DataConfig(_Section):
         None, description="where the prepared (tokenized, binarized) training data is kept (default: "
         "<output_dir>/cache); runs on the same files and tokenizers can share one")
     prepare_workers: int = Field(0, ge=0, description="processes that tokenize the corpus (0: one per CPU core)")
+    placeholder_rate: float = Field(
+        0.0, ge=0, le=1, description="share of training pairs whose protected spans (numbers, URLs, e-mail "
+        "addresses, paths, code, emoji) standing on both sides are replaced by the same placeholder on both, so "
+        "the model learns to carry placeholders across (needs tokenizer.placeholders; translator/text/protect.py)")
 
     @model_validator(mode="after")
     def _one_form_each(self) -> "DataConfig":
@@ -111,6 +115,10 @@ class TokenizerConfig(_Section):
     model_type: Literal["unigram", "bpe"] = Field("unigram", description="sentencepiece algorithm")
     joint: bool = Field(False, description="one vocabulary trained on both sides")
     character_coverage: float = Field(1.0, gt=0, le=1, description="sentencepiece character coverage")
+    placeholders: bool = Field(False, description="reserve one piece per placeholder of translator/text/protect.py, "
+                               "so protected spans are masked before search and restored after it")
+    byte_fallback: bool = Field(False, description="spell characters outside the vocabulary as UTF-8 byte pieces "
+                                "instead of <unk>")
     sample_size: int = Field(
         500_000, ge=1, description="train sentencepiece on at most this many pairs, drawn at random "
         "(seeded by train.seed) from the cleaned corpus; bounds its memory and time")
@@ -154,6 +162,12 @@ class TrainConfig(_Section):
     tokenizer: TokenizerConfig = TokenizerConfig()
     model: ModelConfig = ModelConfig()
     train: OptimConfig = OptimConfig()
+
+    @model_validator(mode="after")
+    def _placeholders_need_their_pieces(self) -> "TrainConfig":
+        if self.data.placeholder_rate > 0 and not self.tokenizer.placeholders:
+            raise ValueError("data.placeholder_rate needs tokenizer.placeholders: true")
+        return self
 
 
 def load_config(path: Path | None, overrides: dict[str, str]) -> TrainConfig:

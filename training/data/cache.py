@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 import time
 from collections import Counter, deque
@@ -47,6 +48,7 @@ from tqdm import tqdm
 from training.data.corpus import decode_lines, line_chunks
 from training.data.clean import CleaningReport, clean_pairs, filter_by_length
 from training.data.digest import file_sha256
+from translator.text.protect import mask_pair
 
 FORMAT_VERSION = 1
 CLEANING = "HTML character references decoded, invisible characters dropped, NFC, whitespace normalised; pairs with an empty side dropped; then max_length / max_length_ratio"
@@ -66,6 +68,7 @@ class CacheSettings:
     max_length_ratio: float
     workers: int = 0  # 0: one per CPU core
     digest_memo: Path | None = None  # where training.data.digest remembers the files' digests
+    placeholder_rate: float = 0.0  # pairs whose shared protected spans become placeholders (translator.text.protect)
 
 
 def cache_key(settings: CacheSettings) -> dict[str, Any]:
@@ -81,7 +84,7 @@ def cache_key(settings: CacheSettings) -> dict[str, Any]:
         "tokenizers": {"src": hashlib.sha256(settings.source_model).hexdigest(),
                        "tgt": hashlib.sha256(settings.target_model).hexdigest()},
         "cleaning": {"rule": CLEANING, "max_length": settings.max_length,
-                     "max_length_ratio": settings.max_length_ratio},
+                     "max_length_ratio": settings.max_length_ratio, "placeholder_rate": settings.placeholder_rate},
     }
 
 
@@ -220,6 +223,10 @@ def _encode_chunk(chunk: tuple[int, bytes, bytes]) -> tuple:
     source, target = _WORKER["processors"]
     src, tgt, report = clean_pairs(decode_lines(src_blob, settings.train_src, first_line),
                                    decode_lines(tgt_blob, settings.train_tgt, first_line))
+    if settings.placeholder_rate > 0:
+        rng = random.Random(first_line)  # the same chunk is always masked the same way
+        src, tgt = map(list, zip(*(mask_pair(s, t, rng, settings.placeholder_rate) for s, t in zip(src, tgt)))
+                       ) if src else (src, tgt)
     src_ids, tgt_ids = filter_by_length(source.encode(src, out_type=int), target.encode(tgt, out_type=int),
                                         settings.max_length, settings.max_length_ratio, report)
     src_type, tgt_type = _WORKER["ids_types"]

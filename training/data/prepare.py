@@ -37,6 +37,7 @@ from training.data.clean import CleaningReport, read_parallel
 from training.data.mixture import CorpusMixture
 from translator.store.atomic import write_text_atomic
 from translator.text.casing import CaseRestorer
+from translator.text.protect import PLACEHOLDERS
 from translator.text.tokenizer import Tokenizer, train_tokenizer
 
 TOKENIZER_FILES = ("source.spm", "target.spm")
@@ -195,7 +196,8 @@ def _train_tokenizers(config: TrainConfig, run_dir: Path, counts: dict[str, int]
             src += corpus_src
             tgt += corpus_tgt
     size = 2 * len(src) if tok.joint else len(src)  # all of the sample; sentencepiece need not subsample
-    settings = (tok.vocab_size, tok.model_type, tok.character_coverage, size)
+    symbols = PLACEHOLDERS if tok.placeholders else ()
+    settings = (tok.vocab_size, tok.model_type, tok.character_coverage, size, symbols, tok.byte_fallback)
     if tok.joint:
         source = target = train_tokenizer(src + tgt, *settings)
     elif "fork" in multiprocessing.get_all_start_methods():
@@ -243,6 +245,7 @@ def _cache_settings(config: TrainConfig, run_dir: Path, tokenizers: tuple[Tokeni
     data = config.data
     return CacheSettings(corpus.src, corpus.tgt, tokenizers[0].model_proto, tokenizers[1].model_proto,
                          data.max_length, data.max_length_ratio, data.prepare_workers,
+                         placeholder_rate=data.placeholder_rate,
                          digest_memo=_cache_root(config, run_dir))
 
 

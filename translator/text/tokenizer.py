@@ -67,6 +67,10 @@ class Tokenizer:
         """
         return [self._sp.DecodeIds([i for i in seq if i not in SPECIAL_IDS]) for seq in ids]
 
+    def has_pieces(self, pieces: Iterable[str]) -> bool:
+        """Whether every one of ``pieces`` is a piece of its own in the vocabulary."""
+        return all(self._sp.piece_to_id(piece) != UNK_ID for piece in pieces)
+
     def id_to_piece(self, ids: Iterable[int]) -> list[str]:
         """Piece strings of ``ids`` (special ids shown as e.g. ``</s>``)."""
         return [self._sp.id_to_piece(int(i)) for i in ids]
@@ -78,11 +82,15 @@ def train_tokenizer(
     model_type: Literal["unigram", "bpe"] = "unigram",
     character_coverage: float = 1.0,
     input_sentence_size: int = 2_000_000,
+    user_symbols: Sequence[str] = (),
+    byte_fallback: bool = False,
 ) -> Tokenizer:
     """Train a sentencepiece model on ``texts`` with this library's special ids.
 
     ``vocab_size`` is an upper bound: on a small corpus sentencepiece cannot always reach it, so
-    the largest size the corpus supports is used instead (hard_vocab_limit=false).
+    the largest size the corpus supports is used instead (hard_vocab_limit=false). ``user_symbols``
+    are kept as one piece each wherever they occur (placeholders); with ``byte_fallback``, characters
+    outside the vocabulary become UTF-8 byte pieces instead of ``<unk>``.
     """
     buffer = io.BytesIO()
     spm.SentencePieceTrainer.train(
@@ -98,6 +106,8 @@ def train_tokenizer(
         bos_id=BOS_ID,
         eos_id=EOS_ID,
         hard_vocab_limit=False,
+        user_defined_symbols=list(user_symbols),
+        byte_fallback=byte_fallback,
         minloglevel=2,
     )
     return Tokenizer(buffer.getvalue(), name="<trained>")
