@@ -44,33 +44,70 @@ def train_main(argv: list[str] | None = None) -> int:
 def evaluate_main(argv: list[str] | None = None) -> int:
     """Entry point of ``translator-evaluate``."""
     # see train_main
-    from translator.search.options import add_search_arguments, model_search_defaults, search_options_from_args
+    from training.release.named_sets import add_set_arguments
+    from translator.search.options import add_search_arguments
 
     parser = argparse.ArgumentParser(
         prog="translator-evaluate",
-        description="Translate a test set and score it with sacreBLEU (BLEU with signature, chrF) "
-        "on detokenized, cased output.",
+        description="Translate test sets and score them with sacreBLEU (BLEU with signature, chrF) on detokenized, "
+        "cased output: one set (--src/--ref), or several named sets in one call (--set, --sets-from), reported "
+        "in one table.",
     )
     parser.add_argument("model_dir", type=Path, help="checkpoint directory")
-    parser.add_argument("--src", type=Path, required=True, help="source sentences, one per line")
-    parser.add_argument("--ref", type=Path, required=True, help="reference translations, line-aligned")
+    parser.add_argument("--src", type=Path, help="source sentences, one per line (a single test set)")
+    parser.add_argument("--ref", type=Path, help="reference translations, line-aligned (a single test set)")
+    add_set_arguments(parser)
     add_search_arguments(parser, n_best=False)
-    parser.add_argument("--output", type=Path, help="hypotheses file (default: <src name>.hyp beside --report)")
+    parser.add_argument("--output", type=Path, help="hypotheses file of a single set (default: <report>.hyp "
+                        "beside --report; with named sets always <report stem>.<set name>.hyp)")
     parser.add_argument("--report", type=Path, help="JSON report path (default: print only)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
     args = parser.parse_args(argv)
-    from translator.store.checkpoint import read_metadata
-    from training.release.evaluate import evaluate
-
     try:
-        options = search_options_from_args(args, model_search_defaults(read_metadata(args.model_dir)))
-        report = evaluate(args.model_dir, args.src, args.ref, options, output=args.output,
-                          report_path=args.report, device=args.device,
-                          quantize=args.quantize)
+        if args.src is not None or args.ref is not None:
+            return _evaluate_one(args)
+        return _evaluate_named_sets(args)
     except ValueError as error:
         print(f"translator-evaluate: error: {error}", file=sys.stderr)
         return 2
+
+
+def _evaluate_one(args: argparse.Namespace) -> int:
+    """``--src``/``--ref``: one set, reported as before named sets existed."""
+    from training.release.evaluate import evaluate
+    from translator.search.options import model_search_defaults, search_options_from_args
+    from translator.store.checkpoint import read_metadata
+
+    if args.src is None or args.ref is None:
+        raise ValueError("a single test set needs both --src and --ref")
+    if args.named_sets or args.sets_from is not None or args.set_weights:
+        raise ValueError("give one test set as --src/--ref, or named sets as --set/--sets-from, not both "
+                         "(name the --src/--ref set with --set NAME SRC REF to score it with the others)")
+    options = search_options_from_args(args, model_search_defaults(read_metadata(args.model_dir)))
+    report = evaluate(args.model_dir, args.src, args.ref, options, output=args.output, report_path=args.report,
+                      device=args.device, quantize=args.quantize)
     print(report["bleu_signature"])
     print(f"BLEU {report['bleu']:.2f}  chrF {report['chrf']:.2f}")
+    return 0
+
+
+def _evaluate_named_sets(args: argparse.Namespace) -> int:
+    """``--set``/``--sets-from``: every named set, one table."""
+    from training.release.evaluate import evaluate_sets, sets_table
+    from training.release.named_sets import sets_from_args
+    from translator.search.options import model_search_defaults, search_options_from_args
+    from translator.store.checkpoint import read_metadata
+
+    if args.output is not None:
+        raise ValueError("--output names the hypotheses file of a single --src/--ref set; named sets' "
+                         "translations are written beside --report as <report stem>.<set name>.hyp")
+    metadata = read_metadata(args.model_dir)
+    sets = sets_from_args(args, (metadata.get("source_language"), metadata.get("target_language")))
+    options = search_options_from_args(args, model_search_defaults(metadata))
+    report = evaluate_sets(args.model_dir, sets, options, report_path=args.report, device=args.device,
+                           quantize=args.quantize)
+    print(f"{args.model_dir} ({report['model_version']}), beam size {options.beam_size}, "
+          f"length penalty {options.length_penalty}")
+    print(sets_table(report))
     return 0
