@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import symbol_sentences
 
@@ -38,3 +39,24 @@ def tiny_overrides(corpus: dict[str, Path], output_dir: Path, **train: str) -> d
     })
     overrides.update({f"train.{k}": v for k, v in train.items()})
     return overrides
+
+
+def write_set(path_prefix, sources, references, languages=("xx", "yy")):
+    """``<prefix>.xx`` and ``<prefix>.yy``, line-aligned; returns the two paths."""
+    path_prefix.parent.mkdir(parents=True, exist_ok=True)
+    src, ref = (path_prefix.with_name(f"{path_prefix.name}.{language}") for language in languages)
+    src.write_text("".join(s + "\n" for s in sources))
+    ref.write_text("".join(r + "\n" for r in references))
+    return src, ref
+
+
+def write_config(path, valid, languages=("xx", "yy")):
+    """A training config whose validation sets are ``valid``: (name, src, tgt, weight) tuples."""
+    train = path.parent / "train.xx"
+    train.write_text("a b\n")
+    path.write_text(yaml.safe_dump({"data": {
+        "train_src": str(train), "train_tgt": str(train), "src_lang": languages[0], "tgt_lang": languages[1],
+        "valid": [{"name": name, "src": str(src), "tgt": str(tgt), "weight": weight}
+                  for name, src, tgt, weight in valid],
+    }}))
+    return path

@@ -6,20 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from tests.conftest import symbol_sentences
+from tests.training.conftest import write_config, write_set
 from training.cli import evaluate_main
 from translator.translate import Translator
-
-
-def write_set(path_prefix, sources, references, languages=("xx", "yy")):
-    """``<prefix>.xx`` and ``<prefix>.yy``, line-aligned; returns the two paths."""
-    path_prefix.parent.mkdir(parents=True, exist_ok=True)
-    src, ref = (path_prefix.with_name(f"{path_prefix.name}.{language}") for language in languages)
-    src.write_text("".join(s + "\n" for s in sources))
-    ref.write_text("".join(r + "\n" for r in references))
-    return src, ref
 
 
 @pytest.fixture
@@ -32,18 +23,6 @@ def two_sets(tmp_path, tiny_model_dir):
         "reversed": write_set(tmp_path / "data" / "reversed", other_sources,
                               [" ".join(reversed(s.split())) for s in other_sources]),
     }
-
-
-def write_config(path, valid, languages=("xx", "yy")):
-    """A training config whose validation sets are ``valid``: (name, src, tgt, weight) tuples."""
-    train = path.parent / "train.xx"
-    train.write_text("a b\n")
-    path.write_text(yaml.safe_dump({"data": {
-        "train_src": str(train), "train_tgt": str(train), "src_lang": languages[0], "tgt_lang": languages[1],
-        "valid": [{"name": name, "src": str(src), "tgt": str(tgt), "weight": weight}
-                  for name, src, tgt, weight in valid],
-    }}))
-    return path
 
 
 def test_named_sets_are_scored_in_one_call_into_one_table_and_one_report(

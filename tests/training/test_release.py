@@ -14,7 +14,10 @@ import pytest
 from service.scheduling.registry import model_directories
 from service.settings import ServiceSettings
 from tests.conftest import symbol_sentences
+from tests.training.conftest import write_config, write_set
+from training.cli import evaluate_main
 from training.release import ship as release_module
+from training.release.named_sets import NamedSet
 from training.release.ship import main as release_main
 from training.release.ship import release
 from translator.store.checkpoint import CheckpointError, load_checkpoint, write_manifest
@@ -41,7 +44,7 @@ def run_checkpoint(tmp_path, tiny_model_dir):
 
 
 def ship(checkpoint, destination, test_set):
-    return release(checkpoint, destination, "tiny", test_set[0], test_set[1], beam_sizes=(1,))
+    return release(checkpoint, destination, [NamedSet("tiny", *test_set)], beam_sizes=(1,))["tiny"]
 
 
 def test_release_ships_every_verified_file_but_the_optimiser_state_under_a_new_manifest(
@@ -162,3 +165,47 @@ def test_release_records_the_beam_size_a_model_is_meant_for(tmp_path, run_checkp
     assert translator.default_search.beam_size == 1
     example = translator.metadata["domain"]["out_of_domain_examples"][0]
     assert example["translation"] == translator.translate(["a b c d e f g h"], beam_size=1)[0]
+
+
+def test_release_records_every_named_sets_scores_with_the_command_that_reproduces_each(
+        tmp_path, run_checkpoint, test_set, capsys):
+    sentences = symbol_sentences(4, seed=7)
+    write_set(tmp_path / "other" / "set", sentences, sentences)  # set.xx, set.yy: the model's languages
+    config_set = write_set(tmp_path / "config-set", sentences[:3], sentences[:3])
+    config = write_config(tmp_path / "config.yaml", [("from-config", *config_set, 1.0)])
+    destination = tmp_path / "models" / "xx-yy"
+    assert release_main([str(run_checkpoint), str(destination), "--test-name", "tiny", "--src", str(test_set[0]),
+                         "--ref", str(test_set[1]), "--set", "other", str(tmp_path / "other" / "set"),
+                         "--sets-from", str(config), "--beam-sizes", "1", "2",
+                         "--out-of-domain", "h h h"]) == 0
+    printed = capsys.readouterr().out
+
+    metadata = load_checkpoint(destination).metadata
+    assert list(metadata["test"]) == ["tiny", "from-config", "other"]
+    assert metadata["domain"]["out_of_domain_examples"][0]["source"] == "h h h"
+    for name, sentence_count in (("tiny", 6), ("from-config", 3), ("other", 4)):
+        assert list(metadata["test"][name]) == ["greedy", "beam2"]
+        for search, score in metadata["test"][name].items():
+            assert score["sentences"] == sentence_count
+            assert f"{name:<11}  {search:<7} BLEU {score['bleu']:6.2f}  chrF {score['chrf']:6.2f}" in printed
+            assert evaluate_main(score["command"].split()[1:]) == 0  # the recorded command gives the same score
+            assert capsys.readouterr().out.splitlines()[-1] == f"BLEU {score['bleu']:.2f}  chrF {score['chrf']:.2f}"
+    assert metadata["test"]["other"]["greedy"]["command"].startswith(
+        f"translator-evaluate {destination} --src {tmp_path / 'other' / 'set.xx'} --ref {tmp_path / 'other' / 'set.yy'} "
+        "--beam-size 1")
+
+    re_released = tmp_path / "models" / "xx-yy-again"  # released from the shipped model, with one more set
+    assert release_main([str(destination), str(re_released), "--set", "more", str(tmp_path / "other" / "set"),
+                         "--beam-sizes", "1"]) == 0
+    again = load_checkpoint(re_released).metadata["test"]
+    assert list(again) == ["tiny", "from-config", "other", "more"]
+    assert again["tiny"] == metadata["test"]["tiny"]
+
+
+def test_release_refuses_an_incomplete_single_set_before_copying_anything(tmp_path, run_checkpoint, test_set, capsys):
+    destination = tmp_path / "models" / "xx-yy"
+    assert release_main([str(run_checkpoint), str(destination), "--src", str(test_set[0]),
+                         "--ref", str(test_set[1])]) == 2
+    assert capsys.readouterr().err == \
+        "translator-release: error: a single test set needs all of --test-name, --src and --ref\n"
+    assert not destination.parent.exists()

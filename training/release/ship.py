@@ -1,8 +1,10 @@
 """``translator-release``: copy a trained checkpoint to where it ships and record its test scores.
 
-The scores in a shipped model's ``metadata.json`` are measured here, by decoding the test set with
-greedy search and with beam search, never typed in; the command that reproduces each is stored
-beside it. The shipped directory gets a fresh manifest and is swapped in atomically.
+The scores in a shipped model's ``metadata.json`` are measured here, by decoding each named test
+set (e.g. Tatoeba val, newstest2012, Multi30k test2016: one per domain) with greedy search and
+with beam search, never typed in; they are stored under ``test.<set name>.<search>`` with the
+command that reproduces each. The shipped directory gets a fresh manifest and is swapped in
+atomically.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.release.evaluate import evaluate
+from training.release.named_sets import NamedSet, add_set_arguments, sets_from_args
 from translator.store.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
 from translator.text.casing import CaseRestorer
 from translator.store.checkpoint import (
@@ -47,11 +50,15 @@ class Description:
     default_beam_size: int | None = None
 
 
-def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref: Path,
+def release(checkpoint: Path, destination: Path, test_sets: list[NamedSet],
             beam_sizes: tuple[int, ...] = (1, 5),
             length_penalty: float = DEFAULT_SEARCH.length_penalty,
-            description: Description = Description()) -> dict:
-    """Ship ``checkpoint`` at ``destination`` with its measured test scores in the metadata; returns them.
+            description: Description = Description()) -> dict[str, dict[str, dict]]:
+    """Ship ``checkpoint`` at ``destination`` with its measured test scores in the metadata; returns them,
+    by set name and then by search (``greedy``, ``beam5``, ...).
+
+    Every set of ``test_sets`` is scored with every beam size of ``beam_sizes``; scores of other
+    sets already in the checkpoint's metadata stay.
 
     The verified files of ``checkpoint`` (every file but the optimiser state, so data added later,
     e.g. casing tables, ships too) are copied into a staging directory beside ``destination``; the
@@ -68,8 +75,8 @@ def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref:
             clean_leftovers(destination)
             staging = staging_directory(destination)
             try:
-                return _stage_and_swap(checkpoint, staging, destination, test_name, src, ref, beam_sizes,
-                                       length_penalty, description)
+                return _stage_and_swap(checkpoint, staging, destination, test_sets, beam_sizes, length_penalty,
+                                       description)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -78,7 +85,7 @@ def release(checkpoint: Path, destination: Path, test_name: str, src: Path, ref:
                               "finished") from None
 
 
-def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_name: str, src: Path, ref: Path,
+def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_sets: list[NamedSet],
                     beam_sizes: tuple[int, ...], length_penalty: float, description: Description) -> dict:
     load_checkpoint(checkpoint)  # refuse to ship a checkpoint that does not verify or load
     files = read_verified(checkpoint)
@@ -88,19 +95,9 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_nam
     if description.casing_from is not None:
         CaseRestorer.from_lines(read_lines(description.casing_from)).save(staging)
     write_manifest(staging)
-    scores = {}
-    for beam_size in beam_sizes:
-        options = DEFAULT_SEARCH.updated(beam_size=beam_size, length_penalty=length_penalty)
-        report = evaluate(staging, src, ref, options, device="cpu")
-        name = "greedy" if beam_size == 1 else f"beam{beam_size}"
-        scores[name] = {
-            "bleu": report["bleu"], "chrf": report["chrf"], "bleu_signature": report["bleu_signature"],
-            "chrf_signature": report["chrf_signature"], "seconds_on_cpu": report["seconds"],
-            "command": f"translator-evaluate {destination} --src {src} --ref {ref} --beam-size {beam_size} "
-                       f"--length-penalty {length_penalty} --device cpu",  # the other options: their defaults
-        }
+    scores = {one.name: _score_set(staging, destination, one, beam_sizes, length_penalty) for one in test_sets}
     metadata = read_metadata(staging)
-    metadata.setdefault("test", {})[test_name] = scores
+    metadata.setdefault("test", {}).update(scores)
     if description.default_beam_size is not None:
         metadata["default_search"] = {"beam_size": description.default_beam_size}
     _describe(metadata, staging, description)
@@ -111,6 +108,24 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_nam
     fsync_tree(staging)
     load_checkpoint(staging)  # what goes live is exactly what was verified and scored
     replace_directory(staging, destination)
+    return scores
+
+
+def _score_set(staging: Path, destination: Path, test_set: NamedSet, beam_sizes: tuple[int, ...],
+               length_penalty: float) -> dict[str, dict]:
+    """One set's scores by search, each measured as its recorded ``translator-evaluate`` command measures
+    it (a fresh load of the model, the other search options at their defaults)."""
+    scores = {}
+    for beam_size in beam_sizes:
+        options = DEFAULT_SEARCH.updated(beam_size=beam_size, length_penalty=length_penalty)
+        report = evaluate(staging, test_set.src, test_set.ref, options, device="cpu")
+        scores["greedy" if beam_size == 1 else f"beam{beam_size}"] = {
+            "bleu": report["bleu"], "chrf": report["chrf"], "bleu_signature": report["bleu_signature"],
+            "chrf_signature": report["chrf_signature"], "sentences": report["sentences"],
+            "seconds_on_cpu": report["seconds"],
+            "command": f"translator-evaluate {destination} --src {test_set.src} --ref {test_set.ref} "
+                       f"--beam-size {beam_size} --length-penalty {length_penalty} --device cpu",
+        }
     return scores
 
 
@@ -137,13 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="translator-release",
         description="Copy a checkpoint (e.g. runs/x/best) to its shipping place (e.g. models/de-en) and "
-        "record greedy and beam-search test scores, with the commands that reproduce them, in its metadata.json.",
+        "record greedy and beam-search scores on every named test set, with the commands that reproduce them, "
+        "in its metadata.json. Name the sets with --test-name/--src/--ref (one set), --set (repeatable) and "
+        "--sets-from, in any combination.",
     )
     parser.add_argument("checkpoint", type=Path, help="checkpoint directory to ship")
     parser.add_argument("destination", type=Path, help="where it ships, e.g. models/de-en (replaced atomically)")
-    parser.add_argument("--test-name", required=True, help="name of the test set, e.g. multi30k-test2016")
-    parser.add_argument("--src", type=Path, required=True, help="test source file")
-    parser.add_argument("--ref", type=Path, required=True, help="test reference file")
+    parser.add_argument("--test-name", help="name of the --src/--ref test set, e.g. multi30k-test2016")
+    parser.add_argument("--src", type=Path, help="test source file (with --test-name and --ref)")
+    parser.add_argument("--ref", type=Path, help="test reference file (with --test-name and --src)")
+    add_set_arguments(parser, weights=False)
     parser.add_argument("--beam-sizes", type=int, nargs="+", default=[1, 5], help="beam sizes to score (default 1 5)")
     parser.add_argument("--length-penalty", type=float, default=DEFAULT_SEARCH.length_penalty,
                         help=f"GNMT alpha for beam search (default {DEFAULT_SEARCH.length_penalty})")
@@ -163,15 +181,36 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.default_beam_size is not None and args.default_beam_size < 1:
             raise ValueError(f"--default-beam-size must be >= 1, got {args.default_beam_size}")
+        test_sets = _test_sets(args)
         description = Description(args.domain, tuple(args.out_of_domain), args.casing_from, args.default_beam_size)
-        scores = release(args.checkpoint, args.destination, args.test_name, args.src, args.ref,
-                         tuple(args.beam_sizes), args.length_penalty, description)
+        scores = release(args.checkpoint, args.destination, test_sets, tuple(args.beam_sizes), args.length_penalty,
+                         description)
     except (CheckpointError, ValueError) as error:
         print(f"translator-release: error: {error}", file=sys.stderr)
         return 2
-    for name, score in scores.items():
-        print(f"{name}: BLEU {score['bleu']:.2f} chrF {score['chrf']:.2f}  ({score['bleu_signature']})")
+    width = max(len(name) for name in scores)
+    for name, by_search in scores.items():
+        for search, score in by_search.items():
+            print(f"{name:<{width}}  {search:<7} BLEU {score['bleu']:6.2f}  chrF {score['chrf']:6.2f}")
+    signatures = sorted({score["bleu_signature"] for by_search in scores.values() for score in by_search.values()})
+    print("\n".join(f"bleu: {signature}" for signature in signatures))
     return 0
+
+
+def _test_sets(args: argparse.Namespace) -> list[NamedSet]:
+    """The sets the flags name: ``--test-name``/``--src``/``--ref`` first, then ``--sets-from``, then ``--set``.
+
+    Raises:
+        ValueError: an incomplete single set, or what :func:`sets_from_args` refuses.
+    """
+    single = (args.test_name, args.src, args.ref)
+    first = []
+    if any(value is not None for value in single):
+        if None in single:
+            raise ValueError("a single test set needs all of --test-name, --src and --ref")
+        first = [NamedSet(args.test_name, args.src, args.ref)]
+    metadata = read_metadata(args.checkpoint)
+    return sets_from_args(args, (metadata.get("source_language"), metadata.get("target_language")), first)
 
 
 if __name__ == "__main__":

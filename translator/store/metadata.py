@@ -41,7 +41,7 @@ class TrainingInfo(_Open):
 
 
 class TestScore(_Open):
-    """One measured test score (written by ``translator-release``)."""
+    """One measured test score of one named set with one search (written by ``translator-release``)."""
 
     __test__ = False  # not a pytest test class
 
@@ -49,6 +49,7 @@ class TestScore(_Open):
     chrf: float
     bleu_signature: str
     chrf_signature: str
+    sentences: int | None = Field(None, ge=1)
     seconds_on_cpu: float | None = None
     command: str | None = None
 
