@@ -40,10 +40,12 @@ class NamedSet:
 def add_set_arguments(parser: argparse.ArgumentParser, what: str = "test", weights: bool = True) -> None:
     """Add ``--set``, ``--sets-from`` and (with ``weights``) ``--weight`` to a command's parser; read
     them with :func:`sets_from_args`."""
+    multi30k = "multi30k-val ../shared/data/multi30k/val" if what == "validation" else \
+        "multi30k-test2016 ../shared/data/multi30k/test2016"
     group = parser.add_argument_group(
         f"named {what} sets (scored one by one, reported by name)",
         "Example: --set tatoeba ../shared/data/tatoeba/deu-eng/val --set newstest2012 "
-        "../shared/data/newstest/de-en.newstest2012 --set multi30k ../shared/data/multi30k/test2016")
+        f"../shared/data/newstest/de-en.newstest2012 --set {multi30k}")
     group.add_argument("--set", dest="named_sets", nargs="+", action="append", default=[],
                        metavar=("NAME", "FILE"),
                        help=f"a named {what} set: NAME SRC REF (its source and reference files), or NAME PREFIX "

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from translator.store.manifest import CheckpointError
 
@@ -54,6 +54,44 @@ class TestScore(_Open):
     command: str | None = None
 
 
+class SetScore(_Open):
+    """BLEU and chrF on one validation set."""
+
+    bleu: float
+    chrf: float
+
+
+class CandidateScore(_Open):
+    """One candidate of ``translator-select``: its selection score and its scores on every set."""
+
+    score: float
+    sets: dict[str, SetScore]
+
+
+class SelectionSet(_Open):
+    """A validation set ``translator-select`` scored on, and its weight in the selection score."""
+
+    src: str
+    ref: str
+    weight: float = Field(..., ge=0)
+
+
+class SelectionScores(_Open):
+    """What ``translator-select`` measured to choose the checkpoint (``selection`` says it in words)."""
+
+    chosen: str
+    rule: str
+    beam_size: int = Field(..., ge=1)
+    sets: dict[str, SelectionSet]
+    candidates: dict[str, CandidateScore]
+
+    @model_validator(mode="after")
+    def _chosen_is_a_candidate(self) -> "SelectionScores":
+        if self.chosen not in self.candidates:
+            raise ValueError(f"chosen {self.chosen!r} is not one of the candidates")
+        return self
+
+
 class Example(_Open):
     """A sentence and the model's translation of it, recorded by ``translator-release``."""
 
@@ -89,6 +127,7 @@ class CheckpointMetadata(_Open):
     validation: dict[str, float] | None = None
     test: dict[str, dict[str, TestScore]] | None = None
     selection: str | None = None
+    selection_scores: SelectionScores | None = None
     averaged_from: list[str] | None = None
     domain: Domain | None = None
     default_search: DefaultSearch | None = None
