@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -130,3 +131,29 @@ def test_cli_interpolate_writes_the_closest_translations_beside_the_plain_ones(c
     written = tmp_path / "o" / "distill" / "train.closest.yy"
     assert capsys.readouterr().out.strip() == f"teacher translations: {written}"
     assert len(written.read_text(encoding="utf-8").splitlines()) == len(corpus["train_src"].read_text().splitlines())
+
+
+def test_a_mixture_is_distilled_corpus_by_corpus_and_the_student_trains_on_the_same_mixture(
+        corpus, tmp_path, tiny_model_dir):
+    from tests.training.conftest import write_reverse_corpus
+
+    everyday = write_reverse_corpus(tmp_path, "everyday", 50, seed=21)
+    overrides = tiny_overrides(corpus, tmp_path / "student", max_steps="3", attention_plots="0")
+    del overrides["data.train_src"], overrides["data.train_tgt"]
+    overrides.update({"data.src_lang": "xx", "data.tgt_lang": "yy", "data.corpora": json.dumps([
+        {"name": "main", "src": str(corpus["train_src"]), "tgt": str(corpus["train_tgt"]), "weight": 1.0},
+        {"name": "everyday", "src": str(everyday[0]), "tgt": str(everyday[1]), "weight": 2.0}])})
+    config = load_config(None, overrides)
+    assert distill(tiny_model_dir, config, beam_size=2, translate_only=True) == tmp_path / "student" / "distill"
+    teacher = Translator.from_pretrained(tiny_model_dir, device="cpu")
+    for name, source in (("main", corpus["train_src"]), ("everyday", everyday[0])):
+        expected = teacher.translate(source.read_text().splitlines(), beam_size=2)
+        written = (tmp_path / "student" / "distill" / f"{name}.yy").read_text(encoding="utf-8")
+        assert written.splitlines() == [" ".join(text.split()) for text in expected]
+
+    best = distill(tiny_model_dir, config, beam_size=2)
+    assert load_checkpoint(best).metadata["training_data"]["corpora"] == [
+        {"name": "main", "src": str(corpus["train_src"]), "tgt": str(tmp_path / "student" / "distill" / "main.yy"),
+         "weight": 1.0},
+        {"name": "everyday", "src": str(everyday[0]), "tgt": str(tmp_path / "student" / "distill" / "everyday.yy"),
+         "weight": 2.0}]

@@ -12,6 +12,9 @@ source file, and by the search options, and redone when any of them changes (a c
 touched corpus is not translated again). The final file is renamed into place only when
 complete.
 
+A mixture (``data.corpora``) is distilled corpus by corpus, each into its own file, and the
+student trains on the same mixture, weights and all, with the teacher's translations as targets.
+
 ``--interpolate`` (sequence-level interpolation, Kim & Rush 2016, section 3.2) keeps, of the
 teacher's n-best list, the translation closest to the human reference by sentence BLEU instead
 of the teacher's first choice (written to ``distill/train.closest.<tgt>``).
@@ -141,15 +144,27 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+def _progress(corpus_name: str) -> Callable[[int, int], None]:
+    """Reports the teacher's progress through one corpus on stderr."""
+    def report(done: int, total: int) -> None:
+        print(f"teacher translations ({corpus_name}): {done}/{total}", file=sys.stderr, flush=True)
+    return report
+
+
 def distill(teacher_dir: Path, config: TrainConfig, resume: bool = False, beam_size: int = 5,
             length_penalty: float = 1.0, batch_sentences: int = 64, translate_only: bool = False,
             interpolate: bool = False) -> Path:
-    """Make the teacher's translations of ``config.data.train_src``, then train the student on them.
+    """Make the teacher's translations of the config's training sources, then train the student on them.
 
-    With ``interpolate``, each target is the candidate of the teacher's n-best list closest to
-    the ``config.data.train_tgt`` reference (see :func:`teacher_translations`).
+    Every corpus of a mixture (``data.corpora``) is translated into its own file,
+    ``distill/<corpus name>.<tgt>``, and the student trains on the same mixture, with the same
+    names and weights, with those files as targets; a single ``train_src``/``train_tgt`` pair is
+    the corpus named ``train``. With ``interpolate``, each target is the candidate of the
+    teacher's n-best list closest to the corpus' own reference (``<name>.closest.<tgt>``; see
+    :func:`teacher_translations`).
 
-    Returns the student's best checkpoint (or the translations file with ``translate_only``).
+    Returns the student's best checkpoint (with ``translate_only``: the translations file, or with
+    several corpora the folder of them).
     """
     from translator.store.checkpoint import read_metadata
 
@@ -157,21 +172,21 @@ def distill(teacher_dir: Path, config: TrainConfig, resume: bool = False, beam_s
     if (teacher_meta.get("source_language"), teacher_meta.get("target_language")) != (config.data.src_lang, config.data.tgt_lang):
         raise ValueError(f"teacher {teacher_dir} translates {teacher_meta.get('source_language')}->"
                          f"{teacher_meta.get('target_language')}, the config {config.data.src_lang}->{config.data.tgt_lang}")
-    name = f"train.closest.{config.data.tgt_lang}" if interpolate else f"train.{config.data.tgt_lang}"
-    output = Path(config.train.output_dir) / "distill" / name
-
-    def report(done: int, total: int) -> None:
-        print(f"teacher translations: {done}/{total}", file=sys.stderr, flush=True)
-
-    references = Path(config.data.train_tgt) if interpolate else None
-    translations = teacher_translations(teacher_dir, Path(config.data.train_src), output, beam_size,
-                                        length_penalty, batch_sentences, config.train.device, report, references)
+    folder = Path(config.train.output_dir) / "distill"
+    distilled = []
+    suffix = f"closest.{config.data.tgt_lang}" if interpolate else config.data.tgt_lang
+    for corpus in config.data.training_corpora():
+        translations = teacher_translations(teacher_dir, Path(corpus.src), folder / f"{corpus.name}.{suffix}",
+                                            beam_size, length_penalty, batch_sentences, config.train.device,
+                                            _progress(corpus.name), Path(corpus.tgt) if interpolate else None)
+        distilled.append(corpus.model_copy(update={"tgt": translations}))
     if translate_only:
-        return translations
+        return distilled[0].tgt if len(distilled) == 1 else folder
     from training.loop.trainer import train
 
+    targets = {"corpora": distilled} if config.data.corpora else {"train_tgt": distilled[0].tgt}
     data = config.data.model_copy(update={
-        "train_tgt": translations,
+        **targets,
         "name": f"{config.data.name} (targets: "
                 + (f"of the teacher {teacher_dir}'s {beam_size}-best translations, the closest to the reference"
                    if interpolate else f"beam-{beam_size} translations by the teacher {teacher_dir}") + ")",
