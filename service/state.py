@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from service.api.errors import Overloaded
 from service.ops.metrics import ServiceMetrics
 from service.scheduling.queue import BatchingQueue
 from service.scheduling.registry import ModelRegistry
@@ -27,6 +28,17 @@ class ServiceState:
     warmup_error: str | None = None
     background: set[asyncio.Task] = field(default_factory=set)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def serving(self) -> tuple[ModelRegistry, BatchingQueue]:
+        """The loaded models and the queue that feeds them.
+
+        Raises:
+            Overloaded: the lifespan has not loaded them yet (503 with Retry-After).
+        """
+        if self.registry is None or self.queue is None:
+            raise Overloaded("the models are still loading; retry shortly",
+                             {"Retry-After": str(self.settings.retry_after_s)})
+        return self.registry, self.queue
 
 
 def service_state(request: Request) -> ServiceState:

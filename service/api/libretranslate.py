@@ -12,12 +12,12 @@ Parameters come as form data or JSON (``q``, ``source`` or ``"auto"``, ``target`
 missing or wrong API key, 429 when the queue is full, 500 when the translation fails or times out.
 Texts are translated sentence by sentence, through English when no direct model exists (the answer
 then says ``"pivot": "en"``). With ``format: "html"`` the text between tags is translated and the
-tags are kept (``service.api.markup``).
+tags are kept (``service.api.markup``). This module reads LibreTranslate's parameters and writes its
+answers; the request itself runs through the one request path, :mod:`service.api.translation`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from typing import Any, Awaitable, Callable
@@ -27,19 +27,15 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.ops.auth import key_matches, presented_key
-from service.scheduling.queue import BatchingQueue
-from service.scheduling.detect import language_name
-from service.api.errors import ClientDisconnected, InvalidRequest, Overloaded, ServiceError, describe_validation_errors
-from service.ops.lifecycle import cancel_on_disconnect
-from service.ops.limits import check_request_limits, replaying
-from service.api.markup import Markup, parse_markup
-from service.scheduling.pipeline import detect_languages, detect_source, translate_texts
-from service.state import ServiceState, service_state
-from service.scheduling.routing import Route, find_route, languages, reachable
+from service.api.errors import ClientDisconnected, InvalidRequest, ServiceError, describe_validation_errors
 from service.api.schemas import TranslateRequest
+from service.api.translation import TranslationJob, run_detection, run_translation
+from service.ops.auth import key_matches, presented_key
+from service.ops.limits import replaying
+from service.scheduling.detect import language_name
+from service.scheduling.routing import languages, reachable
 from service.settings import env_name
-from translator.search.options import SearchOptions
+from service.state import ServiceState, service_state
 
 BASE_URL = "/libretranslate"
 
@@ -105,76 +101,30 @@ async def translate(request: Request) -> JSONResponse:
     source, target = _required(params, "source"), _required(params, "target")
     text_format = params.get("format") or "text"
     if text_format not in ("text", "html"):
-        raise LibreTranslateError(400, f"{text_format} format is not supported; send format text or html")
+        raise LibreTranslateError(400, f"{_shown(text_format)} format is not supported; send format text or html")
     alternatives = _alternatives(params.get("alternatives", 0), state)
-    registry, queue = _running(state)
-    body = _as_our_request(texts, source, target, alternatives)
-    check_request_limits(body, texts, state.settings)
-    markups = [parse_markup(text) for text in texts] if text_format == "html" else None
-    units = [node for markup in markups for node in markup.texts] if markups is not None else texts
-    detected = await detect_source(registry, units) if source == "auto" else None
-    if detected is not None and detected.language == target:
-        results_text = list(texts)  # already in the target language: LibreTranslate sends it back
-        alternatives_lists: list[list[str]] = [[] for _ in texts]
-        pivot = None
-    else:
-        route = find_route(registry, detected.language if detected else source, target)
-        options = body.search_options(state.settings.max_beam_size, state.settings.max_output_length,
-                                      route.default_search)
-        work = translate_texts(queue, route, options, units) if markups is None else \
-            _translate_markup(queue, route, options, markups)
-        try:
-            results = await asyncio.wait_for(cancel_on_disconnect(request, work), state.settings.request_timeout_s)
-        except TimeoutError:
-            raise LibreTranslateError(500, f"Cannot translate text: it took longer than "
-                                      f"{state.settings.request_timeout_s:g} s; retry later") from None
-        except ValueError as error:
-            raise LibreTranslateError(400, f"Cannot translate text: {error}") from None
-        pivot = route.pivot
-        if markups is not None:  # no alternatives for HTML (nor has LibreTranslate)
-            results_text = results
-            alternatives_lists = [[] for _ in texts]
-        else:
-            results_text = [result.text for result in results]
-            alternatives_lists = [_unique([c.text for c in result.n_best[1:]], result.text)[:alternatives]
-                                  for result in results]
+    job = TranslationJob(_as_our_request(texts, source, target, alternatives), html=text_format == "html",
+                         keep_target_language=True)  # LibreTranslate sends such text back as it is
+    outcome = await run_translation(request, job)
+    results_text = [result.text for result in outcome.translations]
+    alternatives_lists = [_unique([c.text for c in result.n_best[1:]], result.text)[:alternatives]
+                          for result in outcome.translations]  # none for HTML (nor has LibreTranslate)
     answer: dict[str, Any] = {"translatedText": results_text if isinstance(q, list) else results_text[0]}
-    if detected is not None:
-        detection = {"confidence": round(100 * detected.confidence, 1), "language": detected.language}
+    if outcome.detected is not None:
+        detection = {"confidence": round(100 * outcome.detected.confidence, 1), "language": outcome.detected.language}
         answer["detectedLanguage"] = [detection] * len(texts) if isinstance(q, list) else detection
     if alternatives > 0:
         answer["alternatives"] = alternatives_lists if isinstance(q, list) else alternatives_lists[0]
-    if pivot is not None:
-        answer["pivot"] = pivot
+    if outcome.route is not None and outcome.route.pivot is not None:
+        answer["pivot"] = outcome.route.pivot
     return JSONResponse(answer)
-
-
-async def _translate_markup(queue: BatchingQueue, route: Route, options: SearchOptions,
-                            markups: list[Markup]) -> list[str]:
-    """Each HTML text translated (service.api.markup): a sentence cut by inline tags whole, its tags placed by
-    attention (composed through the pivot language for a pivoted route), else its text nodes one by one."""
-    if not any(markup.runs for markup in markups):
-        results = iter(await translate_texts(queue, route, options, [t for m in markups for t in m.texts]))
-        return [markup.join([next(results).text for _ in markup.texts]) for markup in markups]
-    attended = options.updated(return_attention=True)
-    results = iter(await translate_texts(queue, route, attended, [u for m in markups for u in m.units]))
-    translations = [[next(results) for _ in markup.units] for markup in markups]
-    placed = [markup.place(translated, route.source_lang) for markup, translated in zip(markups, translations)]
-    failed = [(number, run) for number, runs in enumerate(placed) for run, text in enumerate(runs) if text is None]
-    nodes = [markups[number].run_node_texts(run) for number, run in failed]
-    singly = iter(await translate_texts(queue, route, options, [t for texts in nodes for t in texts]) if failed else [])
-    fallbacks: list[dict[int, list[str]]] = [{} for _ in markups]
-    for (number, run), texts in zip(failed, nodes):
-        fallbacks[number][run] = [next(singly).text for _ in texts]
-    return [markup.render(translated, runs, fallback)
-            for markup, translated, runs, fallback in zip(markups, translations, placed, fallbacks)]
 
 
 @_answers_like_libretranslate
 async def languages_list(request: Request) -> JSONResponse:
     """LibreTranslate's ``GET /languages``: every language with the targets reachable from it."""
     state, _ = await _authorized(request)
-    registry, _ = _running(state)
+    registry, _ = state.serving()
     routes = reachable(registry)
     return JSONResponse([
         {"code": code, "name": language_name(code),
@@ -186,12 +136,11 @@ async def languages_list(request: Request) -> JSONResponse:
 @_answers_like_libretranslate
 async def detect(request: Request) -> JSONResponse:
     """LibreTranslate's ``POST /detect``: candidate languages of ``q``, most likely first, confidence 0–100."""
-    state, params = await _authorized(request)
+    _, params = await _authorized(request)
     q = params.get("q")
     if not q or not isinstance(q, str):
         raise LibreTranslateError(400, "Invalid request: missing q parameter (a string)")
-    registry, _ = _running(state)
-    found = await detect_languages(registry, [q])
+    found = await run_detection(request, q)
     candidates = [{"confidence": round(100 * d.confidence, 1), "language": d.language} for d in found]
     return JSONResponse([c for c in candidates if c["confidence"] > 0])  # not the languages it surely is not
 
@@ -200,7 +149,7 @@ async def detect(request: Request) -> JSONResponse:
 async def frontend_settings(request: Request) -> JSONResponse:
     """LibreTranslate's ``GET /frontend/settings``: limits and defaults a LibreTranslate front end reads."""
     state = service_state(request)
-    registry, _ = _running(state)
+    registry, _ = state.serving()
     targets = [route.target_lang for route in reachable(registry)]
     target = "en" if "en" in targets else targets[0]
     keyed = state.settings.api_key is not None
@@ -309,12 +258,6 @@ async def _parameters(request: Request) -> dict[str, Any]:
     return params
 
 
-def _running(state: ServiceState):
-    if state.registry is None or state.queue is None:
-        raise Overloaded("the models are still loading; retry shortly", {"Retry-After": str(state.settings.retry_after_s)})
-    return state.registry, state.queue
-
-
 def _required(params: dict[str, Any], name: str) -> str:
     value = params.get(name)
     if not value or not isinstance(value, str):
@@ -335,11 +278,16 @@ def _alternatives(value: Any, state: ServiceState) -> int:
 
 
 def _as_our_request(texts: list[str], source: str, target: str, alternatives: int) -> TranslateRequest:
-    """The same request in our API's shape, for the shared limit checks."""
+    """The same request in our API's shape, for the one request path (service.api.translation)."""
     try:
         return TranslateRequest(texts=texts, source_lang=source, target_lang=target, n_best=alternatives + 1)
     except ValidationError as error:
         raise InvalidRequest(describe_validation_errors(list(error.errors()))[0]) from None
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A client's value quoted back in a message: cut short, so a message never grows with the input."""
+    return value if len(value) <= limit else value[:limit] + "..."
 
 
 def _unique(candidates: list[str], best: str) -> list[str]:

@@ -16,6 +16,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from service.state import service_state
+
 STATIC_DIR = Path(__file__).parent / "static"
 
 CONTENT_SECURITY_POLICY = (
@@ -32,7 +34,7 @@ router = APIRouter()
 async def page(request: Request) -> HTMLResponse:
     """The translation page, saying whether this server wants an API key."""
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-    if request.app.state.service.settings.api_key is not None:
+    if service_state(request).settings.api_key is not None:
         html = html.replace(API_KEY_META, API_KEY_META.replace("optional", "required"))
     return HTMLResponse(html, headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY,
                                        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Annotated
 
@@ -12,19 +11,15 @@ from fastapi.responses import JSONResponse
 from translator.search.options import MODEL_DEFAULT_FIELDS
 from translator.translate import Translation
 
+from service.api.errors import error_response
+from service.api.translation import TranslationJob, run_translation
 from service.ops.auth import require_api_key
-from service.scheduling.detect import Detection
-from service.api.errors import InvalidRequest, Overloaded, TimedOut, error_response
-from service.ops.lifecycle import cancel_on_disconnect
-from service.ops.limits import check_request_limits
-from service.scheduling.pipeline import detect_source, translate_texts
-from service.scheduling.registry import LoadedModel, ModelRegistry
-from service.scheduling.routing import Route, find_route, reachable
+from service.scheduling.registry import LoadedModel
+from service.scheduling.routing import reachable
 from service.api.schemas import (
     TRANSLATE_EXAMPLES, Alignment, Candidate, DetectedLanguage, Direction, ErrorResponse, HealthResponse, ModelInfo,
     ModelsResponse, SentenceResult, TranslateRequest, TranslateResponse, TranslationResult,
 )
-from service.settings import env_name
 from service.state import service_state
 
 router = APIRouter()
@@ -46,47 +41,15 @@ async def translate(
 
     Concurrent requests with the same model and search options share model batches.
     """
-    state = service_state(request)
-    settings = state.settings
-    if state.registry is None or state.queue is None:
-        raise Overloaded("the models are still loading; retry shortly", {"Retry-After": str(settings.retry_after_s)})
-    texts = body.all_texts()
-    check_request_limits(body, texts, settings)
-    detected = await detect_source(state.registry, texts) if _is_auto(body.source_lang) else None
-    route = _route(state.registry, body, detected)
-    options = body.search_options(settings.max_beam_size, settings.max_output_length, route.default_search)
-    try:
-        translating = translate_texts(state.queue, route, options, texts, body.split_sentences)
-        results = await asyncio.wait_for(cancel_on_disconnect(request, translating), settings.request_timeout_s)
-    except asyncio.TimeoutError:
-        raise TimedOut(
-            f"the translation did not finish within {settings.request_timeout_s:g} s (request_timeout_s, "
-            f"{env_name('request_timeout_s')}); the server is busy or the input is long: retry later, or send "
-            "fewer or shorter texts", {"Retry-After": str(settings.retry_after_s)},
-        ) from None
-    except ValueError as error:  # the translator rejected the options or the input
-        raise InvalidRequest(f"cannot translate this request: {error}") from None
+    outcome = await run_translation(request, TranslationJob(body))
+    route, detected = outcome.route, outcome.detected
+    assert route is not None  # our API refuses text already in the target language rather than echo it
     return TranslateResponse(
         model=route.name, model_version=route.version, source_lang=route.source_lang,
-        target_lang=route.target_lang, translations=[_result(t, body) for t in results], pivot=route.pivot,
-        detected_language=DetectedLanguage(language=detected.language, confidence=detected.confidence)
-        if detected else None,
+        target_lang=route.target_lang, translations=[_result(t, body) for t in outcome.translations],
+        pivot=route.pivot, detected_language=DetectedLanguage(language=detected.language,
+                                                              confidence=detected.confidence) if detected else None,
     )
-
-
-def _is_auto(source_lang: str | None) -> bool:
-    return source_lang is not None and source_lang.strip().lower() == "auto"
-
-
-def _route(registry: ModelRegistry, body: TranslateRequest, detected: Detection | None) -> Route:
-    """The models for this request: by name, by languages (direct or pivoted), or the only one loaded."""
-    source = detected.language if detected else body.source_lang
-    if detected and body.target_lang and detected.language == body.target_lang.strip().lower():
-        raise InvalidRequest(f"the text is detected as {detected.language} (confidence {detected.confidence:.2f}), "
-                             "the same as target_lang; choose another target language or give source_lang")
-    if body.model is not None or source is None or body.target_lang is None:
-        return Route((registry.resolve(body.model, source, body.target_lang),))
-    return find_route(registry, source, body.target_lang)
 
 
 def _result(translation: Translation, body: TranslateRequest) -> TranslationResult:
@@ -121,14 +84,12 @@ def _finite(value: float) -> float | None:
             responses=_errors(401, 503), summary="What this server translates")
 async def models(request: Request) -> ModelsResponse:
     """The loaded models: name, languages, version, device and the scores recorded when they were trained."""
-    state = service_state(request)
-    if state.registry is None:
-        raise Overloaded("the models are still loading; retry shortly")
+    registry, _ = service_state(request).serving()
     return ModelsResponse(
-        models=[_model_info(model) for model in state.registry.models],
+        models=[_model_info(model) for model in registry.models],
         directions=[Direction(source_lang=route.source_lang, target_lang=route.target_lang,
                               models=[model.name for model in route.legs], pivot=route.pivot)
-                    for route in reachable(state.registry)],
+                    for route in reachable(registry)],
     )
 
 

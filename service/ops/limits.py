@@ -19,6 +19,27 @@ from service.settings import ServiceSettings, env_name
 
 def check_request_limits(request: TranslateRequest, texts: list[str], settings: ServiceSettings) -> None:
     """Raise LimitExceeded (413) or InvalidRequest (422) when ``request`` is over a configured limit."""
+    check_texts(texts, settings)
+    if request.beam_size is not None and request.beam_size > settings.max_beam_size:
+        raise InvalidRequest(
+            f"beam_size {request.beam_size} is above this server's limit of {settings.max_beam_size} "
+            f"(max_beam_size, {env_name('max_beam_size')})"
+        )
+    if request.n_best > settings.max_beam_size:
+        raise InvalidRequest(
+            f"n_best {request.n_best} is above this server's limit of {settings.max_beam_size} "
+            f"(max_beam_size, {env_name('max_beam_size')})"
+        )
+    if request.max_output_length is not None and request.max_output_length > settings.max_output_length:
+        raise InvalidRequest(
+            f"max_output_length {request.max_output_length} is above this server's limit of "
+            f"{settings.max_output_length} (max_output_length, {env_name('max_output_length')})"
+        )
+
+
+def check_texts(texts: list[str], settings: ServiceSettings) -> None:
+    """Raise LimitExceeded (413) when ``texts`` are more or longer than the limits allow, InvalidRequest (422)
+    when one is not valid Unicode (holds a lone surrogate)."""
     if len(texts) > settings.max_texts:
         raise LimitExceeded(
             f"the request has {len(texts)} texts; the limit is {settings.max_texts} texts per request "
@@ -37,21 +58,6 @@ def check_request_limits(request: TranslateRequest, texts: list[str], settings: 
         raise LimitExceeded(
             f"the texts have {total} characters in all; the limit is {settings.max_total_chars} characters per "
             f"request (max_total_chars, {env_name('max_total_chars')}); split it into several requests"
-        )
-    if request.beam_size is not None and request.beam_size > settings.max_beam_size:
-        raise InvalidRequest(
-            f"beam_size {request.beam_size} is above this server's limit of {settings.max_beam_size} "
-            f"(max_beam_size, {env_name('max_beam_size')})"
-        )
-    if request.n_best > settings.max_beam_size:
-        raise InvalidRequest(
-            f"n_best {request.n_best} is above this server's limit of {settings.max_beam_size} "
-            f"(max_beam_size, {env_name('max_beam_size')})"
-        )
-    if request.max_output_length is not None and request.max_output_length > settings.max_output_length:
-        raise InvalidRequest(
-            f"max_output_length {request.max_output_length} is above this server's limit of "
-            f"{settings.max_output_length} (max_output_length, {env_name('max_output_length')})"
         )
 
 
