@@ -35,6 +35,13 @@ def test_abbreviations_do_not_end_sentences(language, text, sentences):
     assert split_sentences(text, language).sentences == sentences
 
 
+def test_invisible_characters_at_a_sentences_edges_belong_to_the_separators():
+    split = split_sentences("\ufeffEin Hund läuft.\u200b Er bellt.\ufeff", "de")
+    assert split.sentences == ["Ein Hund läuft.", "Er bellt."]
+    assert split.separators == ["\ufeff", "\u200b ", "\ufeff"]
+    assert split_sentences("\u200b\x00\u200d", "de").sentences == []
+
+
 def test_every_line_break_ends_a_sentence_and_blank_lines_are_kept():
     split = split_sentences("  one\r\ntwo  \n\n\tthree\n", "en")
     assert split.sentences == ["one", "two", "three"]

@@ -17,8 +17,10 @@ import unicodedata
 
 # Cc controls (tab, newline etc. are whitespace and collapse anyway), the BOM / zero-width no-break space,
 # zero-width space, word joiner and the invisible operators, soft hyphen.
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufeff\u200b\u2060-\u2064\u00ad]")
-_JOINERS = re.compile("[\u200c\u200d]")
+INVISIBLE_CHARACTERS = "\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufeff\u200b\u2060-\u2064\u00ad"  # a regex class
+JOINERS = "\u200c\u200d"
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
+_JOINERS = re.compile(f"[{JOINERS}]")
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 

@@ -4,7 +4,8 @@ The shipped models were trained on single sentences (Multi30k captions): fed a w
 they drop sentences. So running text is cut into sentences, every line break is a boundary, and
 within a line the ``sentencex`` segmenter (Wikimedia's rule-based segmenter, ~300 languages, with
 abbreviation lists for de/en/fr) finds the sentence ends. Whatever lies between sentences (spaces,
-tabs, line breaks) is kept verbatim, so the translation is rejoined with the original layout:
+tabs, line breaks, and invisible characters such as a zero-width space or a byte-order mark) is kept
+verbatim, so the translation is rejoined with the original layout:
 
     text        = separators[0] + sentences[0] + separators[1] + ... + sentences[-1] + separators[-1]
     translation = separators[0] + translated[0] + separators[1] + ... + translated[-1] + separators[-1]
@@ -12,10 +13,17 @@ tabs, line breaks) is kept verbatim, so the translation is rejoined with the ori
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
 from sentencex import segment
+
+from translator.text.normalize import INVISIBLE_CHARACTERS, JOINERS
+
+# What a sentence does not start or end with: whitespace, and the invisible characters that normalization
+# drops (a zero-width space after a full stop, a trailing byte-order mark), which belong to the separators.
+_BLANK_RUN = re.compile(f"[\\s{INVISIBLE_CHARACTERS}{JOINERS}]*")
 
 
 @dataclass(frozen=True)
@@ -47,19 +55,24 @@ def split_sentences(text: str, language: str | None = None) -> SplitText:
     for line in text.splitlines(keepends=True):
         position = offset
         for piece in segment(language or "en", line):
-            start = position + len(piece) - len(piece.lstrip())
-            end = position + len(piece.rstrip())
+            start, end = _content(piece)
             if end > start:
-                spans.append((start, end))
+                spans.append((position + start, position + end))
             position += len(piece)
         if position != offset + len(line):  # the segmenter did not cover the line: keep the line whole
-            stripped = line.strip()
             spans = [s for s in spans if s[0] < offset]
-            if stripped:
-                start = offset + len(line) - len(line.lstrip())
-                spans.append((start, start + len(stripped)))
+            start, end = _content(line)
+            if end > start:
+                spans.append((offset + start, offset + end))
         offset += len(line)
     sentences = [text[start:end] for start, end in spans]
     boundaries = [0] + [index for span in spans for index in span] + [len(text)]
     separators = [text[boundaries[i]:boundaries[i + 1]] for i in range(0, len(boundaries), 2)]
     return SplitText(sentences, separators)
+
+
+def _content(text: str) -> tuple[int, int]:
+    """Where ``text`` starts and ends without the whitespace and invisible characters around it
+    (``start == end`` when it has nothing else). Linear time: the end is found in the reversed text."""
+    start = _BLANK_RUN.match(text).end()
+    return start, max(start, len(text) - _BLANK_RUN.match(text[::-1]).end())
