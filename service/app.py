@@ -21,7 +21,7 @@ from translator import __version__
 from service.ops.auth import ApiKeyGateMiddleware
 from service.scheduling.queue import BatchingQueue, SearchOptions
 from service.scheduling.detect import detector_for
-from service.api.errors import install_error_handlers
+from service.api.errors import UnexpectedErrors, install_error_handlers
 from service.api.libretranslate import install_libretranslate
 from service.ops.lifecycle import WARMUP_TEXT
 from service.ops.limits import BodySizeLimitMiddleware, HeaderSizeLimitMiddleware
@@ -91,7 +91,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
     app.add_middleware(ApiKeyGateMiddleware, api_key=api_key, count_error=count_error)  # before the body is read
     app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes, count_error=count_error)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # added last: outermost, sees every answer
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # sees every answer, a 500 included
+    app.add_middleware(UnexpectedErrors, count_error=count_error)  # added last: outermost, catches everything
     return app
 
 

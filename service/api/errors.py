@@ -1,13 +1,15 @@
 """Errors a client can act on, and the handlers that turn every failure into a JSON answer.
 
 Each :class:`ServiceError` carries its HTTP status and a message written for the client. Anything
-else that escapes a route is logged with its traceback and answered with a generic 500, so no stack
-trace or internal detail ever reaches a client. Every error body has the same shape:
-``{"detail": "<message>"}`` (validation errors add ``"errors"``, one entry per problem).
+else that escapes the app is caught by :class:`UnexpectedErrors`, logged once with its traceback and
+answered with a generic 500, so no stack trace or internal detail ever reaches a client. Every error
+body has the same shape: ``{"detail": "<message>"}`` (validation errors add ``"errors"``, one entry per
+problem), and it can always be written, whatever a message quotes of the request.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Callable
 
@@ -15,10 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("service")
 
 BODY_PARSE_ERROR = "There was an error parsing the body"
+JSON_TOO_DEEP = "the JSON is nested too deeply (arrays or objects within each other); send a flatter body"
 
 
 class ServiceError(Exception):
@@ -82,10 +86,21 @@ class ClientDisconnected(ServiceError):
     kind = "disconnected"
 
 
+class ErrorJSONResponse(JSONResponse):
+    """A JSON answer that can always be written: text that UTF-8 cannot encode (a lone surrogate quoted
+    from the request) is sent as a JSON ``\\u`` escape instead of failing the answer."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def error_response(status_code: int, message: str, headers: dict[str, str] | None = None,
                    **extra: Any) -> JSONResponse:
     """The JSON body every error uses."""
-    return JSONResponse({"detail": message, **extra}, status_code=status_code, headers=headers)
+    return ErrorJSONResponse({"detail": message, **extra}, status_code=status_code, headers=headers)
 
 
 def describe_validation_errors(errors: list[dict[str, Any]], limit: int = 5) -> tuple[str, list[dict[str, Any]]]:
@@ -128,14 +143,44 @@ def install_error_handlers(app: FastAPI, count_error: Callable[[str], None]) -> 
         message = error.detail if isinstance(error.detail, str) else "request failed"
         if error.status_code == 400 and message == BODY_PARSE_ERROR:  # FastAPI's answer to undecodable bytes
             count_error("invalid")
+            if isinstance(error.__cause__, RecursionError):
+                return error_response(422, f"invalid request: body: {JSON_TOO_DEEP}")
             return error_response(422, "invalid request: body: the body is not valid JSON in UTF-8")
         count_error("not_found" if error.status_code == 404 else "http")
         if error.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}; see /docs"
         return error_response(error.status_code, message, getattr(error, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-        count_error("internal")
-        logger.exception("unhandled error while serving %s %s", request.method, request.url.path)
-        return error_response(500, "internal server error; the server log has the details")
+
+class UnexpectedErrors:
+    """The outermost layer of the app: an exception that nothing else answered is logged once, with its
+    traceback, and answered with a generic JSON 500 (or, when the answer had already begun, the connection
+    is closed).
+
+    Starlette's own last-resort handler re-raises after answering, so that the server logs the
+    exception too: every 500 would log its traceback twice. This layer does not re-raise.
+    """
+
+    def __init__(self, app: ASGIApp, count_error: Callable[[str], None]) -> None:
+        self.app = app
+        self.count_error = count_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        except Exception:
+            self.count_error("internal")
+            logger.exception("unhandled error while serving %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                response = error_response(500, "internal server error; the server log has the details")
+                await response(scope, receive, send)

@@ -27,7 +27,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api.errors import ClientDisconnected, InvalidRequest, ServiceError, describe_validation_errors
+from service.api.errors import (
+    JSON_TOO_DEEP, ClientDisconnected, ErrorJSONResponse, InvalidRequest, ServiceError, describe_validation_errors,
+)
 from service.api.schemas import TranslateRequest
 from service.api.translation import TranslationJob, run_detection, run_translation
 from service.ops.auth import key_matches, presented_key
@@ -181,7 +183,7 @@ def install_libretranslate(app: FastAPI) -> None:
     @app.exception_handler(LibreTranslateError)
     async def _error(request: Request, error: LibreTranslateError) -> JSONResponse:
         app.state.service.metrics.errors.labels("invalid" if error.status_code == 400 else "http").inc()
-        return JSONResponse({"error": error.message}, status_code=error.status_code, headers=error.headers)
+        return ErrorJSONResponse({"error": error.message}, status_code=error.status_code, headers=error.headers)
 
     app.add_middleware(LibreTranslateDispatch)
 
@@ -219,9 +221,9 @@ class LibreTranslateDispatch:
 
 def _is_libretranslate_json(body: bytes) -> bool:
     try:
-        parsed = json.loads(body)
+        parsed = _json_value(body)
     except ValueError:
-        return False
+        return False  # our API answers what is not JSON
     return isinstance(parsed, dict) and bool(parsed.keys() & LIBRETRANSLATE_FIELDS) and not parsed.keys() & OUR_FIELDS
 
 
@@ -249,13 +251,46 @@ async def _parameters(request: Request) -> dict[str, Any]:
         params.update({key: value for key, value in form.items() if isinstance(value, str)})
     elif content_type.startswith("application/json") or (request.method == "POST" and await request.body()):
         try:
-            parsed = json.loads(await request.body())
-        except ValueError:
-            raise LibreTranslateError(400, "Invalid JSON format") from None
+            parsed = _json_value(await request.body())
+        except ValueError as error:
+            raise LibreTranslateError(400, f"Invalid JSON format: {error}") from None
         if not isinstance(parsed, dict):
             raise LibreTranslateError(400, "Invalid JSON format: send a JSON object such as {\"q\": \"...\"}")
         params.update(parsed)
+    _check_unicode(params)
     return params
+
+
+def _json_value(body: bytes) -> Any:
+    """The JSON value in ``body``.
+
+    Raises:
+        ValueError: not JSON in UTF-8, or nested too deeply to parse (the message says which).
+    """
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError(JSON_TOO_DEEP) from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the body is not valid JSON (error at character {error.pos})") from None
+    except UnicodeDecodeError:
+        raise ValueError("the body is not text in UTF-8") from None
+
+
+def _check_unicode(params: dict[str, Any]) -> None:
+    """Refuse a parameter holding a lone UTF-16 surrogate (a valid JSON escape, but not text) before anything
+    tries to encode it: the tokenizer, the language detector, the API-key check or an error message."""
+    for name in LIBRETRANSLATE_FIELDS & params.keys():
+        values = params[name] if isinstance(params[name], list) else [params[name]]
+        for text in values:
+            if not isinstance(text, str):
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise LibreTranslateError(
+                    400, f"Invalid request: {name} contains an unpaired surrogate U+{ord(text[error.start]):04X} "
+                    f"at character {error.start}; send valid Unicode") from None
 
 
 def _required(params: dict[str, Any], name: str) -> str:
@@ -268,7 +303,7 @@ def _required(params: dict[str, Any], name: str) -> str:
 def _alternatives(value: Any, state: ServiceState) -> int:
     try:
         count = max(0, int(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 is read as infinity
         raise LibreTranslateError(400, "Invalid request: alternatives parameter is not a number") from None
     limit = state.settings.max_beam_size - 1
     if count > limit:
