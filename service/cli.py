@@ -87,13 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.ops.connections import guarded_protocol
     from service.ops.server import SHUTDOWN_WRITE_S, TranslationServer
 
     app = create_app(settings)
-    # h11 rather than httptools: it enforces a configurable limit on the request line and headers.
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level, http="h11",
-                            h11_max_incomplete_event_size=settings.max_header_bytes,
-                            timeout_graceful_shutdown=SHUTDOWN_WRITE_S)
+    # h11 rather than httptools: it enforces a configurable limit on the request line and headers; the service's
+    # subclass adds a deadline for them, a connection limit and JSON parse errors (service.ops.connections).
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            http=guarded_protocol(settings), h11_max_incomplete_event_size=settings.max_header_bytes,
+                            timeout_keep_alive=settings.keep_alive_timeout_s, timeout_graceful_shutdown=SHUTDOWN_WRITE_S)
     server = TranslationServer(config, app.state.service)
     server.run()  # after a clean shutdown the process exits in there, with status 0
     return 3  # the app failed to start; uvicorn has logged why

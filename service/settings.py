@@ -75,6 +75,14 @@ class ServiceSettings(BaseSettings):
     body_timeout_s: float = Field(10.0, gt=0, description="Longest time to receive a request body; beyond: 408.")
     max_header_bytes: int = Field(16384, ge=1024, description="Bytes in the request line and headers; beyond: 431 (400 "
                                   "while still arriving).")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Longest time for a request line and headers to arrive, counted from the connection "
+        "opening or its last answer (bytes trickling in do not extend it); beyond, the connection is closed, with a "
+        "408 if part of a request had arrived.")
+    keep_alive_timeout_s: float = Field(5.0, gt=0, description="How long a connection may stay idle after an "
+                                        "answer before the server closes it.")
+    max_connections: int = Field(1000, ge=1, description="Open connections, idle ones included; a request on one "
+                                 "more gets 503 and its connection is closed.")
 
     @property
     def drain_limit_s(self) -> float:

@@ -14,6 +14,7 @@ import pytest
 from safetensors.torch import load_file, save_file
 
 from service import cli
+from service.ops.connections import GuardedH11Protocol
 from service.settings import ServiceSettings, env_name
 from translator.store.checkpoint import write_manifest
 
@@ -61,10 +62,15 @@ def test_main_serves_with_the_draining_server_on_the_configured_address(tiny_mod
     servers = []
     monkeypatch.setattr("service.ops.server.TranslationServer.run", lambda self: servers.append(self))
     monkeypatch.setenv("TRANSLATOR_MAX_HEADER_BYTES", "4096")
+    monkeypatch.setenv("TRANSLATOR_HEADER_TIMEOUT_S", "7")
+    monkeypatch.setenv("TRANSLATOR_KEEP_ALIVE_TIMEOUT_S", "3")
     assert cli.main(["--model-dir", str(tiny_model_dir), "--host", "0.0.0.0", "--port", "8123"]) == 3  # never started
     [server] = servers
     assert (server.config.host, server.config.port) == ("0.0.0.0", 8123)
-    assert server.config.http == "h11" and server.config.h11_max_incomplete_event_size == 4096
+    # h11, with the service's connection bounds (service.ops.connections).
+    assert server.config.http.func is GuardedH11Protocol and server.config.h11_max_incomplete_event_size == 4096
+    limits = server.config.http.keywords["limits"]
+    assert (limits.header_timeout_s, limits.max_connections, server.config.timeout_keep_alive) == (7, 1000, 3)
     assert server.state.settings.model_dirs == [tiny_model_dir]
 
 
