@@ -15,6 +15,7 @@ from typing import AsyncIterator
 
 import torch
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from translator import __version__
 
@@ -34,6 +35,8 @@ from service.scheduling.routing import languages
 from service.settings import ServiceSettings
 
 logger = logging.getLogger("service")
+
+DOCS_ASSETS_URL = "/docs-assets"  # Swagger UI's and ReDoc's scripts, stylesheet and icon
 
 DESCRIPTION = """\
 Neural machine translation over HTTP. `POST /translate` with `text` (or `texts`) and `source_lang` /
@@ -76,7 +79,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 task.cancel()
             await state.queue.stop()
 
-    app = FastAPI(title="Translation service", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc with Swagger UI's and ReDoc's files served from the fastapi-offline package, not a CDN:
+    # they work offline and behind a firewall, and load nothing from elsewhere.
+    app = FastAPIOffline(title="Translation service", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan, static_url=DOCS_ASSETS_URL)
     app.state.service = state
 
     def count_error(kind: str) -> None:

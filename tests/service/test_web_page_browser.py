@@ -3,6 +3,7 @@
 The server runs the shipped models (models/) in a subprocess, as ``translator-serve`` would. The test
 types German, translates with Ctrl+Enter, reads the English, checks the alternatives and the attention
 views against the JSON API's own answer, hovers a target word, and fails on any browser console error.
+The API docs (/docs, /redoc) are read the same way, with the browser unable to reach any other host.
 Chromium and chromedriver come from Debian (``apt-get install chromium chromium-driver``); CI installs
 them, so a missing browser is a failure here, never a skip. Screenshots go to the test's temporary
 directory, or to ``$WEB_PAGE_SCREENSHOTS`` when that is set (how docs/page.png is made).
@@ -31,8 +32,11 @@ from tests.service.server_process import ROOT, ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Every host name fails to resolve: the browser is offline but for the server's own 127.0.0.1, so a page that
+# needed anything from elsewhere (a CDN) would break here.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
 GERMAN = "Zwei Hunde spielen im Schnee."
 WORD_START = "\u2581"
 
@@ -331,3 +335,22 @@ def test_a_pair_with_two_models_gets_a_model_picker_and_the_picked_model_answers
         Select(browser.find_element(By.ID, "source-lang")).select_by_value("en")
         assert not browser.find_element(By.ID, "model-field").is_displayed()
         assert console_errors(browser) == []
+
+
+@pytest.mark.parametrize("path, shows", [
+    ("/docs", lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")]),
+    ("/redoc", lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "[role=menuitem]")]),
+], ids=["swagger ui", "redoc"])
+def test_the_api_docs_work_offline(server, browser, path, shows):
+    browser.get(server + path)
+    wait_for(browser, lambda d: len(shows(d)) > 5, f"{path} never showed the API's operations")
+    listed = " ".join(shows(browser))
+    assert "/translate" in listed or "Translate one or more texts" in listed
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(entry => [entry.initiatorType, entry.name])")
+    needed = [url for kind, url in loaded if kind != "img"]  # scripts, stylesheets, the OpenAPI document
+    assert needed and all(url.startswith(server + "/") for url in needed), loaded
+    # ReDoc's bundle shows its maker's logo from the maker's site: the one thing that stays blank offline.
+    elsewhere = [url for kind, url in loaded if not url.startswith(server + "/")]
+    assert elsewhere == ([] if path == "/docs" else ["https://cdn.redoc.ly/redoc/logo-mini.svg"])
+    assert [error for error in console_errors(browser) if "logo-mini.svg" not in error] == []
