@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from translator import __version__
 
 from service.ops.auth import ApiKeyGateMiddleware
+from service.scheduling.clock import Clock
 from service.scheduling.queue import BatchingQueue, SearchOptions
 from service.scheduling.detect import detector_for
 from service.api.errors import UnexpectedErrors, install_error_handlers
@@ -46,8 +47,9 @@ Errors are JSON `{"detail": "..."}` naming the field or limit at fault.
 """
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    """Build the translation service; ``settings`` default to the ``TRANSLATOR_*`` environment."""
+def create_app(settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the translation service; ``settings`` default to the ``TRANSLATOR_*`` environment, ``clock``
+    (what the batching queue times its windows and slices by) to the real one."""
     settings = settings if settings is not None else ServiceSettings()
     metrics = ServiceMetrics()
     state = ServiceState(settings, metrics)
@@ -62,7 +64,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         state.queue = BatchingQueue(
             metrics, window_s=settings.batch_window_ms / 1000, max_tokens=settings.batch_max_tokens,
             max_sentences=settings.batch_max_sentences, max_pending_sentences=settings.queue_max_sentences,
-            retry_after_s=settings.retry_after_s, slice_s=settings.batch_slice_ms / 1000,
+            retry_after_s=settings.retry_after_s, slice_s=settings.batch_slice_ms / 1000, clock=clock,
         )
         await state.queue.start()
         if settings.warmup:

@@ -28,6 +28,9 @@ so it keeps answering (``/health`` included) while the model works. The policy:
   One request's compute ends at its timeout, when it is cancelled.
 - **Draining.** :meth:`BatchingQueue.drain` stops accepting work (503 + Retry-After), waits for
   every accepted job to be answered, and after its limit answers the rest with 503.
+
+Every duration above is measured on the queue's :class:`~service.scheduling.clock.Clock` (the
+real one unless a test gives another), and the worker's wait for the window is the clock's.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import asyncio
 import logging
 import math
 import threading
-import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 
@@ -47,6 +49,7 @@ from translator.translate import Translation
 
 from service.api.errors import Overloaded
 from service.ops.metrics import ServiceMetrics
+from service.scheduling.clock import Clock, MonotonicClock
 from service.scheduling.registry import LoadedModel
 
 logger = logging.getLogger("service")
@@ -85,7 +88,7 @@ def sentence_cost(options: SearchOptions, source_length: int) -> float:
 class _Slice:
     """When the running batch last got the worker, and how long it keeps it before cheaper work may overtake."""
 
-    started: float = field(default_factory=time.monotonic)
+    started: float
     length: float = 0.0
 
 
@@ -94,8 +97,9 @@ class BatchingQueue:
 
     def __init__(self, metrics: ServiceMetrics, window_s: float = 0.005, max_tokens: int = 4096,
                  max_sentences: int = 64, max_pending_sentences: int = 1024, retry_after_s: int = 1,
-                 slice_s: float = 0.25, max_nesting: int = 4) -> None:
+                 slice_s: float = 0.25, max_nesting: int = 4, clock: Clock | None = None) -> None:
         self.metrics = metrics
+        self.clock = clock if clock is not None else MonotonicClock()
         self.window_s = window_s
         self.max_tokens = max_tokens
         self.max_sentences = max_sentences
@@ -185,8 +189,8 @@ class BatchingQueue:
         Jobs still unanswered at the limit get a 503 and are cancelled. Returns how many that was.
         """
         self.accepting = False
-        self._drain_deadline = min(self._drain_deadline, time.monotonic() + limit_s)
-        while self._unanswered and time.monotonic() < self._drain_deadline:
+        self._drain_deadline = min(self._drain_deadline, self.clock.now() + limit_s)
+        while self._unanswered and self.clock.now() < self._drain_deadline:
             await asyncio.sleep(0.05)
         late = [job for job in self._unanswered if not job.future.done()]
         for job in late:
@@ -221,8 +225,7 @@ class BatchingQueue:
                     self._wakeup.wait()
                 if self._stopping:
                     return
-                self._wakeup.wait_for(lambda: self._waiting_sentences >= self.max_sentences or self._stopping,
-                                      timeout=self.window_s)
+                self._wait_for_the_window()
                 batch = self._take_batch()
             if batch:
                 self.metrics.worker_busy.set(1)
@@ -230,6 +233,15 @@ class BatchingQueue:
                     self._run(batch, depth=0)
                 finally:
                     self.metrics.worker_busy.set(0)
+
+    def _wait_for_the_window(self) -> None:
+        """Let work gather for ``window_s`` unless a full batch is waiting first. Call it holding ``_lock``."""
+        window_ends = self.clock.now() + self.window_s
+        while self._waiting_sentences < self.max_sentences and not self._stopping:
+            left = window_ends - self.clock.now()
+            if left <= 0:
+                return
+            self.clock.wait(self._wakeup, left)
 
     def _take_batch(self, cheaper_than: float | None = None) -> list[tuple[_Job, int]]:
         """Waiting sentences of the oldest job's group (or, with ``cheaper_than``, of the cheapest job's group if
@@ -270,24 +282,24 @@ class BatchingQueue:
         model, options = jobs[0].model, jobs[0].options
         texts = [job.texts[index] for job, index in batch]
         cost = max(job.cost for job in jobs)
-        current = _Slice()
+        current = _Slice(started=self.clock.now())
 
         def between_steps(active: torch.Tensor) -> torch.Tensor | None:
             """The step hook: let cheaper work run when the slice is used up, then drop cancelled sentences."""
-            if depth < self.max_nesting and time.monotonic() - current.started >= max(self.slice_s, current.length):
+            if depth < self.max_nesting and self.clock.now() - current.started >= max(self.slice_s, current.length):
                 with self._lock:
                     overtaking = self._take_batch(cheaper_than=cost)
                 if overtaking:
-                    overtaken_at = time.monotonic()
+                    overtaken_at = self.clock.now()
                     self._run(overtaking, depth + 1)
                     self.metrics.preemptions.inc()
-                    current.length = time.monotonic() - overtaken_at  # paid back before the next overtaking
-                current.started = time.monotonic()
+                    current.length = self.clock.now() - overtaken_at  # paid back before the next overtaking
+                current.started = self.clock.now()
             if not any(job.cancelled for job in jobs):
                 return None
             return torch.tensor([batch[i][0].cancelled for i in active.tolist()], dtype=torch.bool)
 
-        started = time.perf_counter()
+        started = self.clock.now()
         try:
             results = model.translator.translate_detailed(
                 texts, **asdict(options), max_batch_sentences=self.max_sentences, max_batch_tokens=self.max_tokens,
@@ -300,7 +312,7 @@ class BatchingQueue:
             else:
                 self._fail(jobs[0], error)
             return
-        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        self.metrics.batch_duration.observe(self.clock.now() - started)
         self.metrics.batch_sentences.observe(len(texts))
         self.metrics.batch_requests.observe(len(jobs))
         self.metrics.source_tokens.labels(model.name).inc(sum(job.lengths[index] + 1 for job, index in batch))
