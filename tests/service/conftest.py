@@ -1,4 +1,4 @@
-"""Fixtures for service tests: apps built on the tiny untrained model, and model stand-ins for timing tests."""
+"""Fixtures for service tests: apps built on the tiny untrained model, and a model stand-in that records calls."""
 
 from __future__ import annotations
 
@@ -153,51 +153,3 @@ def fake_model() -> Callable[..., FakeModel]:
     yield make
     for fake in made:
         fake.release.set()
-
-
-class StepwiseModel:
-    """Stands in for ``translate_detailed`` with decoding steps: each text takes ``steps(text)`` steps of
-    ``step_s`` seconds, and the step hook is called between steps as the real search calls it.
-
-    Records how many steps each text got (``steps_done``) and the texts of every call (``calls``).
-    """
-
-    def __init__(self, steps: Callable[[str], int], step_s: float = 0.01) -> None:
-        self.steps, self.step_s = steps, step_s
-        self.calls: list[list[str]] = []
-        self.steps_done: dict[str, int] = {}
-        self.finished: list[str] = []  # texts in the order their translations were done
-
-    def install(self, app: FastAPI) -> None:
-        for model in app.state.service.registry.models:
-            model.translator.translate_detailed = self
-
-    def __call__(self, texts, step_hook=None, **options) -> list[Translation | None]:
-        import time
-
-        import torch
-
-        self.calls.append(list(texts))
-        results: list[Translation | None] = [None] * len(texts)
-        active = list(range(len(texts)))
-        step = 0
-        while active:
-            time.sleep(self.step_s)
-            step += 1
-            for index in active:
-                self.steps_done[texts[index]] = self.steps_done.get(texts[index], 0) + 1
-            for index in [i for i in active if step >= self.steps(texts[i])]:
-                results[index] = Translation(f"<{texts[index]}>", -1.0, [Candidate(f"<{texts[index]}>", -1.0)])
-                self.finished.append(texts[index])
-                active.remove(index)
-            if step_hook is not None and active:
-                abandoned = step_hook(torch.tensor(active))
-                if abandoned is not None:
-                    active = [i for i, drop in zip(active, abandoned.tolist()) if not drop]
-        return results
-
-
-@pytest.fixture
-def stepwise_model() -> Callable[..., StepwiseModel]:
-    """Factory of StepwiseModel instances."""
-    return StepwiseModel
