@@ -8,6 +8,11 @@ pairs (so the validation does not dominate); the figure is the run's own log: ta
 over its N steps (the trainer's ``target_tokens_per_second``; warm-up steps included, the same
 for every checkout).
 
+``--flags NAME=FLAGS`` adds training flags to one checkout's runs, so one checkout can be measured
+in two settings (e.g. ``--flags fp32="--train.precision fp32 --train.keep_freed_memory false"``).
+With ``--valid-lines 0`` the whole validation set is used and its BLEU after the N steps is reported
+beside the speed: the check that a faster setting learns as much per step.
+
 Usage::
 
     git worktree add --detach /tmp/before <commit>
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -43,14 +49,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=100, help="training steps per run (default: 100)")
     parser.add_argument("--rounds", type=int, default=2, help="runs per checkout, alternating (default: 2)")
     parser.add_argument("--threads", type=int, default=0, help="train.threads for every run (0: the config's)")
-    parser.add_argument("--valid-lines", type=int, default=20, help="validation pairs used (default: 20)")
+    parser.add_argument("--flags", action="append", default=[], metavar="NAME=FLAGS",
+                        help="extra training flags for the checkout NAME, e.g. fp32='--train.precision fp32'")
+    parser.add_argument("--valid-lines", type=int, default=20,
+                        help="validation pairs used (default: 20; 0: all, and report their BLEU)")
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
                         help="SIGSTOP this process (e.g. a training run) during each run; repeatable")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     return parser.parse_args(argv)
 
 
-def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str) -> dict:
+def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str, extra: list[str]) -> dict:
     """One training run of ``code``; its logged throughput and loss."""
     run_dir = scratch / name
     flags = ["--config", str(args.config), "--train.output_dir", str(run_dir),
@@ -60,6 +69,7 @@ def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str) -> 
              "--train.keep_snapshots", "0", "--train.attention_plots", "0"]
     if args.threads:
         flags += ["--train.threads", str(args.threads)]
+    flags += extra
     env = {**os.environ, "PYTHONPATH": str(code)}
     with pausing.paused(args.pause_pid):
         result = subprocess.run([sys.executable, "-m", "training", *flags], cwd=code, env=env,
@@ -68,37 +78,43 @@ def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str) -> 
         raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
     record = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()][-1]
     return {"target_tokens_per_second": record["target_tokens_per_second"], "train_loss": record["train_loss"],
-            "step": record["step"], "load_average_1min_after": os.getloadavg()[0]}
+            "step": record["step"], "valid_bleu": record["valid_bleu"],
+            "load_average_1min_after": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     codes = dict(item.split("=", 1) for item in args.code)
+    extra = {name: shlex.split(flags) for name, flags in (item.split("=", 1) for item in args.flags)}
     machine = describe_machine()
     print(machine_line(machine), flush=True)
     runs: dict[str, list[dict]] = {name: [] for name in codes}
     with tempfile.TemporaryDirectory(prefix="train_loop_speed-") as directory:
         scratch = Path(directory)
         for language in ("de", "en"):
-            lines = (MULTI30K / f"val.{language}").read_text(encoding="utf-8").splitlines()[: args.valid_lines]
+            lines = (MULTI30K / f"val.{language}").read_text(encoding="utf-8").splitlines()
+            lines = lines[: args.valid_lines] if args.valid_lines else lines
             (scratch / f"valid.{language}").write_text("\n".join(lines) + "\n", encoding="utf-8")
         for round_number in range(args.rounds):
             for name, path in codes.items():
-                row = run_once(Path(path).resolve(), args, scratch, f"{name}-{round_number}")
+                row = run_once(Path(path).resolve(), args, scratch, f"{name}-{round_number}", extra.get(name, []))
                 runs[name].append(row)
-                print(f"  {name} round {round_number + 1}: {row['target_tokens_per_second']:.0f} target tokens/s",
-                      flush=True)
+                print(f"  {name} round {round_number + 1}: {row['target_tokens_per_second']:.0f} target tokens/s, "
+                      f"valid BLEU {row['valid_bleu']:.2f}", flush=True)
     summary = {name: statistics.median(r["target_tokens_per_second"] for r in rows) for name, rows in runs.items()}
     table = "\n".join([f"{args.steps} steps of {args.config.name}, median of {args.rounds} runs ({machine_line(machine)})"]
                       + [f"{name:<10} {value:>8.0f} target tokens/s  (runs: "
                          + ", ".join(f"{r['target_tokens_per_second']:.0f}" for r in runs[name]) + ")"
+                         + (f"  valid BLEU {statistics.median(r['valid_bleu'] for r in runs[name]):.2f}"
+                            if not args.valid_lines else "")
                          for name, value in summary.items()])
     results = {
         "benchmark": "train_loop_speed",
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
         "machine": machine,
         "code": code_version(),
-        "checkouts": {name: {"path": path, **_commit(Path(path))} for name, path in codes.items()},
+        "checkouts": {name: {"path": path, "flags": extra.get(name, []), **_commit(Path(path))}
+                      for name, path in codes.items()},
         "steps": args.steps,
         "paused_pids": args.pause_pid,
         "paused_seconds": pausing.total_paused_seconds,

@@ -145,6 +145,9 @@ class OptimConfig(_Section):
     seed: int = Field(1, description="random seed for initialisation, batching and dropout")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")
+    keep_freed_memory: bool = Field(
+        True, description="keep freed memory in the process (glibc mallopt) instead of page-faulting it back "
+        "every step; the process keeps its peak memory (see translator/memory.py)")
     precision: Literal["fp32", "bf16"] = Field(
         "fp32", description="bf16: forward and backward under torch.autocast(bfloat16) with fp32 master weights and "
         "optimizer state (faster on CPUs with AMX and on recent GPUs); fp32: everything in float32")

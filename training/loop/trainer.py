@@ -39,6 +39,7 @@ from training.data.prepare import PreparedData, prepare_data
 from training.loop.loss import LossModule, make_optimizer
 from training.loop.run_state import STATE_FILE, TrainingState, load_last, metadata, save_last, save_snapshot
 from training.loop.validation import apply_validation, validate
+from translator.memory import keep_freed_memory
 from translator.store.checkpoint import resolve_device, save_checkpoint
 from translator.model.seq2seq import Seq2Seq
 
@@ -83,6 +84,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     opt = config.train
     if opt.threads:
         torch.set_num_threads(opt.threads)
+    if opt.keep_freed_memory:
+        keep_freed_memory()
     device, rank, world_size = _setup_distributed(opt.device)
     run_dir = _check_run_dir(Path(opt.output_dir), resume, rank)
     random.seed(opt.seed)
