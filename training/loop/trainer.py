@@ -39,7 +39,7 @@ from training.data.prepare import PreparedData, prepare_data
 from training.loop.loss import LossModule, make_optimizer
 from training.loop.run_state import STATE_FILE, TrainingState, load_last, metadata, save_last, save_snapshot
 from training.loop.validation import apply_validation, validate
-from translator.memory import keep_freed_memory
+from translator.memory import keep_freed_memory, release_freed_memory
 from translator.store.checkpoint import resolve_device, save_checkpoint
 from translator.model.seq2seq import Seq2Seq
 
@@ -112,6 +112,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             if not run.first_step_time:
                 run.first_step_time = time.time()
             if state.step % 50 == 0:
+                if opt.keep_freed_memory and state.step % 200 == 0:
+                    release_freed_memory()  # what fragmentation holds beyond the peak; see translator/memory.py
                 loss, throughput = window.summary(world_size)
                 progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}", tok_s=f"{throughput:.0f}")
             if state.step % opt.validate_every == 0 or (opt.max_steps and state.step >= opt.max_steps):
