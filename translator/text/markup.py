@@ -1,4 +1,4 @@
-"""HTML for the compatible API's ``format: "html"``: translate the text between tags, keep the markup.
+"""HTML: translate the text between tags, keep the markup (the compatible API's ``format: "html"``, documents).
 
 The markup is cut into tags (with comments, CDATA and doctype) and the text between them; character
 references are decoded for translation and ``&``, ``<``, ``>`` escaped again after; every tag comes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.api.markup import parse_markup
+from translator.text.markup import parse_markup
 from translator.translate import Alignment, Translation
 
 
