@@ -144,14 +144,14 @@ def test_epub_translates_chapters_and_navigation_and_keeps_everything_else():
     assert len(list(book.get_items_of_type(9))) == 3  # ebooklib.ITEM_DOCUMENT: both chapters and the navigation
 
 
-def test_srt_keeps_numbers_and_timings_rebreaks_lines_and_keeps_dialogue_lines():
+def test_srt_keeps_numbers_and_timings_rebreaks_lines_and_keeps_dialogue_lines_and_dashes():
     import srt
 
     source = list(srt.parse(make_srt().decode()))
     result = list(srt.parse(translate(make_srt(), "film.srt").decode()))
     assert [(s.index, s.start, s.end) for s in result] == [(s.index, s.start, s.end) for s in source]
     assert result[0].content == "WIESE. GRÜNE DIE ÜBER\nSCHNELL LÄUFT HUND DER"  # one sentence, two lines again
-    assert result[1].content == "KATZE? DIE IST WO -\nSCHLÄFT. SIE -"
+    assert result[1].content == "- KATZE? DIE IST WO\n- SCHLÄFT. SIE"  # each speaker keeps the dash
     assert result[2].content == "LAUT. BELLT <i>HUND GROSSER</i> EIN"
 
 

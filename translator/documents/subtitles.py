@@ -2,7 +2,7 @@
 
 A subtitle's lines are usually one sentence broken for the screen, so they are joined and translated as
 one text, and the translation is broken again into as many lines of about equal length. A dialogue
-(lines starting with a dash) keeps its lines. Inline tags (``<i>``, ``<b>``, ``<font>``) go through the
+(lines starting with a dash) keeps its lines, each translated without its dash, which is put back. Inline tags (``<i>``, ``<b>``, ``<font>``) go through the
 tag placement of the HTML path; a leading positioning code such as ``{\\an8}`` is kept in front.
 """
 
@@ -18,6 +18,7 @@ from translator.documents.safety import UnsupportedFormat
 
 _TAG = re.compile(r"(<[^<>\n]+>)")
 _POSITION = re.compile(r"^(\{\\[^}]*\})*")
+_DASH = re.compile(r"^\s*-\s*")
 
 
 def read_subtitles(file: TextFile, filename: str) -> Content:
@@ -28,13 +29,18 @@ def read_subtitles(file: TextFile, filename: str) -> Content:
         raise UnsupportedFormat(f"{filename} is not SubRip (.srt) subtitles: {error}") from None
     prefixes = [_POSITION.match(subtitle.content).group(0) for subtitle in subtitles]
     lines = [subtitle.content[len(prefix):].split("\n") for subtitle, prefix in zip(subtitles, prefixes)]
-    dialogue = [any(line.lstrip().startswith("-") for line in text) for text in lines]
-    segments = [_escape("\n".join(text) if spoken else " ".join(line.strip() for line in text))
-                for text, spoken in zip(lines, dialogue)]
+    dashes = [[_DASH.match(line).group(0) if _DASH.match(line) else "" for line in text] for text in lines]
+    dialogue = [any(marks) for marks in dashes]
+    segments = [_escape("\n".join(line[len(mark):] for line, mark in zip(text, marks)) if spoken
+                        else " ".join(line.strip() for line in text))
+                for text, marks, spoken in zip(lines, dashes, dialogue)]
 
     def write(translated: list[str]) -> bytes:
-        for subtitle, prefix, text, spoken, rendered in zip(subtitles, prefixes, lines, dialogue, translated):
+        for subtitle, prefix, text, marks, spoken, rendered in zip(subtitles, prefixes, lines, dashes, dialogue,
+                                                                   translated):
             content = _unescape(rendered)
+            if spoken and content.count("\n") == len(marks) - 1:
+                content = "\n".join(mark + line for mark, line in zip(marks, content.split("\n")))
             subtitle.content = prefix + (content if spoken else rewrap(content, len(text)))
         return file.encode(srt.compose(subtitles, reindex=False, strict=False))
 
