@@ -204,3 +204,13 @@ def test_repeated_texts_are_translated_once():
     calls = Counting()
     translate_document("Der Hund.\nDer Hund.\nDie Katze.\n".encode(), "notes.txt", calls, language="de")
     assert calls.calls == [["Der Hund.", "Die Katze."]]
+
+
+def test_headings_and_cells_get_no_full_stop_that_the_source_did_not_have():
+    from translator.translate import Translation
+
+    def with_period(texts):
+        return [Translation(text.upper().rstrip(".") + ".", 0.0) for text in texts]
+
+    result = translate_document("# Hunde\n\nDer Hund läuft\n\nDer Hund läuft.\n".encode(), "a.md", with_period)
+    assert result.decode() == "# HUNDE\n\nDER HUND LÄUFT\n\nDER HUND LÄUFT.\n"

@@ -6,7 +6,7 @@ from runs), and :class:`SegmentTranslation` translates them as the HTML path doe
 text node alone) go to the translator in one call, with attention; the tags of each run are placed around
 the words its words were translated into; only the runs where that fails have their text nodes translated
 one by one, in a second call. Texts that are not language (numbers, dates, URLs, code-like tokens) and
-repeated texts are not sent.
+repeated texts are not sent, and a text without a full stop (a heading, a table cell) gets none.
 
 The two calls are steps of :class:`SegmentTranslation`, so a caller that translates asynchronously (the
 service's queue) can run them itself; :func:`translate_document` runs them with a plain function.
@@ -14,6 +14,7 @@ service's queue) can run them itself; :func:`translate_document` runs them with 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from translator.documents.content import Content
@@ -22,7 +23,7 @@ from translator.documents.safety import Limits
 from translator.text.markup import parse_markup
 from translator.text.protect import protected_spans
 from translator.text.segment import split_sentences
-from translator.translate import Translation
+from translator.translate import Alignment, Translation
 
 if TYPE_CHECKING:
     from translator.translate import Translator
@@ -57,7 +58,7 @@ class SegmentTranslation:
         """Take the translations of :attr:`texts` (with attention) and place every run's tags; returns the texts
         to translate one by one for the runs where that failed (also in :attr:`fallback_texts`)."""
         _check_count(self.texts, translations)
-        found = dict(zip(self.texts, translations))
+        found = {text: _without_added_period(text, translation) for text, translation in zip(self.texts, translations)}
         self._translated = [[found.get(unit) or Translation(unit, 0.0) for unit in units] for units in self._units]
         self._placed = [markup.place(translated, self.language)
                         for markup, translated in zip(self.markups, self._translated)]
@@ -70,7 +71,8 @@ class SegmentTranslation:
     def finish(self, translations: Sequence[Translation] = ()) -> list[str]:
         """The translated segments, given the translations of :attr:`fallback_texts`."""
         _check_count(self.fallback_texts, translations)
-        found = {text: translation.text for text, translation in zip(self.fallback_texts, translations)}
+        found = {text: _without_added_period(text, translation).text
+                 for text, translation in zip(self.fallback_texts, translations)}
         fallbacks: list[dict[int, list[str]]] = [{} for _ in self.markups]
         for number, run in self._failed:
             fallbacks[number][run] = [found.get(text, text) for text in self.markups[number].run_node_texts(run)]
@@ -115,6 +117,25 @@ def paragraph_translator(translator: Translator, language: str | None = None, *,
         return translator.translate_paragraphs(texts, language, return_attention=True, progress=progress, **options)
 
     return translate
+
+
+def _without_added_period(source: str, translation: Translation) -> Translation:
+    """A heading, table cell or title that has no full stop gets none: models trained on sentences add one.
+    The attention loses the full stop's row with it, so tags are still placed."""
+    text = translation.text
+    if (translation.sentences or source.rstrip()[-1:] in ".!?…:;" or not text.rstrip().endswith(".")
+            or text.rstrip().endswith("..")):
+        return translation
+    end = len(text.rstrip())
+    alignment = translation.alignment
+    if alignment is not None:
+        rows = [i for i, piece in enumerate(alignment.target_pieces) if piece not in ("</s>", "\u2581")]
+        if not rows or alignment.target_pieces[rows[-1]] not in (".", "\u2581."):
+            return translation
+        keep = [i for i in range(len(alignment.target_pieces)) if i != rows[-1]]
+        alignment = Alignment(alignment.source_pieces, [alignment.target_pieces[i] for i in keep],
+                              [alignment.weights[i] for i in keep])
+    return replace(translation, text=text[:end - 1] + text[end:], alignment=alignment)
 
 
 def _unique(texts: Any) -> list[str]:
