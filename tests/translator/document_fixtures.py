@@ -154,8 +154,8 @@ def make_odp() -> bytes:
     from odf.draw import Frame, Page, TextBox
     from odf.opendocument import OpenDocumentPresentation
     from odf.presentation import Notes
-    from odf.style import (DrawingPageProperties, MasterPage, PageLayout, PageLayoutProperties, Style,
-                           TextProperties)
+    from odf.style import (DrawingPageProperties, GraphicProperties, MasterPage, PageLayout, PageLayoutProperties,
+                           Style, TextProperties)
     from odf.text import P, Span
 
     document = OpenDocumentPresentation()
@@ -168,13 +168,16 @@ def make_odp() -> bytes:
     bold = Style(name="Bold", family="text")
     bold.addElement(TextProperties(fontweight="bold"))
     document.automaticstyles.addElement(bold)
+    box_style = Style(name="Box", family="graphic")  # text frames without LibreOffice's default blue fill
+    box_style.addElement(GraphicProperties(fill="none", stroke="none"))
+    document.automaticstyles.addElement(box_style)
     master = MasterPage(name="Master", pagelayoutname=layout)
     document.masterstyles.addElement(master)
     for number, (title, text) in enumerate((("Hunde im Park", "Der Hund spielt mit dem Ball."),
                                             ("Katzen im Haus", "Die Katze schläft auf dem Sofa."))):
         page = Page(name=f"page{number + 1}", masterpagename=master, stylename=page_style)
         for y, content, size in (("1cm", title, "3cm"), ("5cm", text, "10cm")):
-            frame = Frame(width="24cm", height=size, x="2cm", y=y)
+            frame = Frame(width="24cm", height=size, x="2cm", y=y, stylename=box_style)
             box = TextBox()
             paragraph = P(text=content)
             if number == 0 and y == "5cm":
@@ -185,7 +188,7 @@ def make_odp() -> bytes:
             frame.addElement(box)
             page.addElement(frame)
         notes = Notes()
-        frame = Frame(width="20cm", height="5cm", x="2cm", y="15cm")
+        frame = Frame(width="20cm", height="5cm", x="2cm", y="15cm", stylename=box_style)
         box = TextBox()
         box.addElement(P(text="Hier spricht der Redner."))
         frame.addElement(box)
