@@ -214,3 +214,68 @@ def test_headings_and_cells_get_no_full_stop_that_the_source_did_not_have():
 
     result = translate_document("# Hunde\n\nDer Hund läuft\n\nDer Hund läuft.\n".encode(), "a.md", with_period)
     assert result.decode() == "# HUNDE\n\nDER HUND LÄUFT\n\nDER HUND LÄUFT.\n"
+
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+WORD_FIELDS = (
+    f'<w:p xmlns:w="{W}" xmlns:v="urn:schemas-microsoft-com:vml"><w:pPr><w:jc w:val="center"/></w:pPr>'
+    '<w:bookmarkStart w:id="0" w:name="mark"/><w:r><w:t xml:space="preserve">Der Hund</w:t></w:r>'
+    '<w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:footnoteReference w:id="1"/></w:r>'
+    '<w:proofErr w:type="spellStart"/><w:r><w:t xml:space="preserve"> läuft auf Seite </w:t></w:r>'
+    '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> PAGE </w:instrText></w:r>'
+    '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>3</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/>'
+    '</w:r><w:del w:id="5" w:author="A"><w:r><w:delText>alt</w:delText></w:r></w:del>'
+    '<w:r><w:t xml:space="preserve"> und </w:t></w:r><w:r><w:pict><v:shape><v:textbox><w:txbxContent><w:p><w:r>'
+    '<w:t>Die Katze schläft.</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r>'
+    '<w:r><w:t xml:space="preserve"> bellt.</w:t></w:r><w:bookmarkEnd w:id="0"/></w:p>')
+FOOTNOTES = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes xmlns:w="{W}"><w:footnote w:id="1">'
+             '<w:p><w:r><w:t>Eine Fußnote über Hunde.</w:t></w:r></w:p></w:footnote></w:footnotes>')
+
+
+def docx_with_fields_notes_and_a_text_box() -> bytes:
+    """make_docx with a paragraph of bookmarks, a footnote reference, a PAGE field, a deletion and a text box,
+    and a footnotes part."""
+    members = {info.filename: data for info, data in _zip_members(make_docx())}
+    body = members["word/document.xml"].decode()
+    members["word/document.xml"] = body.replace("<w:sectPr", WORD_FIELDS.replace(
+        f' xmlns:w="{W}" xmlns:v="urn:schemas-microsoft-com:vml"', "") + "<w:sectPr", 1).encode()
+    members["word/footnotes.xml"] = FOOTNOTES.encode()
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(b"</Types>", (
+        b'<Override PartName="/word/footnotes.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        b'wordprocessingml.footnotes+xml"/></Types>'))
+    from tests.translator.document_fixtures import zip_of
+    return zip_of(members)
+
+
+def _zip_members(data: bytes):
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(info, archive.read(info)) for info in archive.infolist()]
+
+
+def test_word_fields_notes_bookmarks_deletions_and_text_boxes_keep_their_place():
+    import docx
+
+    data = translate(docx_with_fields_notes_and_a_text_box(), "fields.docx")
+    docx.Document(io.BytesIO(data))  # still a Word document
+    members = dict((info.filename, content) for info, content in _zip_members(data))
+    footnotes = etree.fromstring(members["word/footnotes.xml"])
+    assert "".join(footnotes.itertext()) == "HUNDE. ÜBER FUSSNOTE EINE"
+    body = etree.fromstring(members["word/document.xml"])
+    [paragraph] = [p for p in body.iter(f"{{{W}}}p") if p.find(f"{{{W}}}bookmarkStart") is not None]
+    children = [etree.QName(child).localname for child in paragraph]
+    assert children[0] == "pPr" and children.count("bookmarkStart") == children.count("bookmarkEnd") == 1
+    for name in ("footnoteReference", "fldChar", "instrText", "delText", "txbxContent"):
+        assert len(paragraph.findall(f".//{{{W}}}{name}")) == len(etree.fromstring(WORD_FIELDS).findall(
+            f".//{{{W}}}{name}")), name
+    assert paragraph.find(f".//{{{W}}}instrText").text == " PAGE "
+    # A complex field stays whole and in order (its result untranslated), whatever the words around it do.
+    fields = [(e.get(f"{{{W}}}fldCharType"), e.getparent().getnext()) for e in paragraph.iter(f"{{{W}}}fldChar")]
+    assert [kind for kind, _ in fields] == ["begin", "separate", "end"]
+    assert fields[1][1].findtext(f"{{{W}}}t") == "3"
+    [box] = paragraph.iter(f"{{{W}}}txbxContent")
+    assert "".join(box.itertext()) == "SCHLÄFT. KATZE DIE"
+    # The footnote reference still follows the words its "Hund" became.
+    texts = [(etree.QName(e).localname, e.text) for e in paragraph.iter(f"{{{W}}}t", f"{{{W}}}footnoteReference")
+             if not any(a.tag == f"{{{W}}}txbxContent" for a in e.iterancestors())]
+    reference = [name for name, _ in texts].index("footnoteReference")
+    assert texts[reference - 1][1].endswith("HUND")

@@ -16,7 +16,7 @@ from lxml import etree
 from translator.documents.archive import Archive
 from translator.documents.content import Content
 from translator.documents.inline import Piece, Run, TaggedRuns
-from translator.documents.paragraphs import is_monospace
+from translator.documents.paragraphs import Anchors, is_monospace, sort_anchors
 
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
@@ -27,6 +27,11 @@ _PARAGRAPHS = (TEXT + "p", TEXT + "h")
 _CONTAINERS = {TEXT + "span", TEXT + "a"}
 _HEADERS = {STYLE + name for name in ("header", "footer", "header-left", "footer-left", "header-first",
                                       "footer-first")}
+_RANGE_STARTS = frozenset({TEXT + "bookmark-start", TEXT + "reference-mark-start", TEXT + "toc-mark-start",
+                           TEXT + "alphabetical-index-mark-start", TEXT + "user-index-mark-start",
+                           OFFICE + "annotation"})
+_RANGE_ENDS = frozenset({TEXT + "bookmark-end", TEXT + "reference-mark-end", TEXT + "toc-mark-end",
+                         TEXT + "alphabetical-index-mark-end", TEXT + "user-index-mark-end", OFFICE + "annotation-end"})
 _CODE_STYLES = {"source_20_text", "teletype", "example", "preformatted_20_text", "code"}
 _SPACES = re.compile(r"[ \t\r\n]+")
 _WHITESPACE = re.compile(r"( +|\t|\n)")
@@ -44,9 +49,9 @@ def read_odf(archive: Archive) -> Content:
     read = [r for r in (_read(p, code) for p in paragraphs if p.get(TEXT + "style-name") not in code) if r]
 
     def write(translated: list[str]) -> bytes:
-        for (paragraph, tagged, texts, before, after), rendered in zip(read, translated, strict=True):
+        for (paragraph, tagged, paths, anchors), rendered in zip(read, translated, strict=True):
             if rendered != tagged.text:
-                _rebuild(paragraph, tagged.pieces(rendered), texts, before, after)
+                _rebuild(paragraph, tagged.pieces(rendered), paths, anchors)
         archive.replace("content.xml", content)
         if styles is not None:
             archive.replace("styles.xml", styles)
@@ -56,27 +61,26 @@ def read_odf(archive: Archive) -> Content:
 
 
 def _read(paragraph: etree._Element, code: set[str]):
-    """(paragraph, its tagged runs, each run's containers, anchors before the text, anchors after run i), or None
-    for a paragraph without text."""
+    """(paragraph, its tagged runs, each run's containers, its anchors), or None for a paragraph without text."""
     items: list[tuple[str | None, Path, etree._Element | None]] = []  # (text, containers) or (None, (), anchor)
     _walk(paragraph, (), items)
-    runs: list[Run] = []
-    paths: list[Path] = []
-    before: list[etree._Element] = []
-    after: dict[int, list[etree._Element]] = {}
+    entries: list[tuple[str, Path] | etree._Element] = []  # text of one run (same containers), or an anchor
     for text, path, anchor in items:
         if text is None:
-            (after.setdefault(len(runs) - 1, []) if runs else before).append(anchor)
-        elif runs and paths[-1] == path and len(runs) - 1 not in after:
-            runs[-1] = Run(runs[-1].text + text, runs[-1].style, runs[-1].code)
+            entries.append(anchor)
+        elif entries and isinstance(entries[-1], tuple) and entries[-1][1] == path:
+            entries[-1] = (entries[-1][0] + text, path)
         else:
-            style = tuple((c.tag, tuple(sorted(c.attrib.items()))) for c in path)
-            runs.append(Run(text, style, any(c.get(TEXT + "style-name") in code for c in path)))
-            paths.append(path)
-    if not any(run.text.strip() for run in runs):
+            entries.append((text, path))
+    texts = [entry for entry in entries if isinstance(entry, tuple)]
+    if not any(text.strip() for text, _ in texts):
         return None
-    runs = [Run(r.text, r.style, r.code, anchored=i in after and i < len(runs) - 1) for i, r in enumerate(runs)]
-    return paragraph, TaggedRuns(runs), paths, before, after
+    anchors = sort_anchors([None if isinstance(entry, tuple) else entry for entry in entries], _RANGE_STARTS,
+                           _RANGE_ENDS)
+    runs = [Run(text, tuple((c.tag, tuple(sorted(c.attrib.items()))) for c in path),
+                any(c.get(TEXT + "style-name") in code for c in path), anchored=i in anchors.after and i < len(texts) - 1)
+            for i, (text, path) in enumerate(texts)]
+    return paragraph, TaggedRuns(runs), [path for _, path in texts], anchors
 
 
 def _walk(element: etree._Element, path: Path, items: list) -> None:
@@ -99,18 +103,17 @@ def _walk(element: etree._Element, path: Path, items: list) -> None:
             items.append((_SPACES.sub(" ", child.tail), path, None))
 
 
-def _rebuild(paragraph: etree._Element, pieces: list[Piece], paths: list[Path],
-             before: list[etree._Element], after: dict[int, list[etree._Element]]) -> None:
+def _rebuild(paragraph: etree._Element, pieces: list[Piece], paths: list[Path], anchors: Anchors) -> None:
     """Replace the paragraph's content by the pieces, each in copies of its run's containers, anchors in place."""
     paragraph.text = None
     for child in list(paragraph):
         paragraph.remove(child)
-    placed: list[tuple[str | etree._Element, Path]] = [(anchor, ()) for anchor in before]
+    placed: list[tuple[str | etree._Element, Path]] = [(anchor, ()) for anchor in anchors.before]
     for piece in pieces:
         if piece.text:
             placed.append((piece.text, paths[piece.run]))
-        placed += [(anchor, ()) for run in piece.anchors for anchor in after.get(run, [])]
-    placed += [(anchor, ()) for anchor in after.get(len(paths) - 1, [])]
+        placed += [(anchor, ()) for run in piece.anchors for anchor in anchors.after.get(run, [])]
+    placed += [(anchor, ()) for anchor in anchors.after.get(len(paths) - 1, []) + anchors.end]
     open_: list[tuple[etree._Element, etree._Element]] = []
     at_start = True
     for item, path in placed:

@@ -168,10 +168,15 @@ def _drawing_style(run: etree._Element) -> tuple[str, bool]:
 
 _WORD = Dialect(
     runs=frozenset({W + "r"}), text=_word_text, make_runs=_word_runs, style=_word_style,
-    containers=frozenset({W + "hyperlink", W + "smartTag", W + "fldSimple", W + "ins", W + "customXml", W + "sdt",
-                          W + "sdtContent", W + "dir", W + "bdo", W + "moveTo"}),
+    containers=frozenset({W + "hyperlink", W + "smartTag", W + "ins", W + "customXml", W + "sdt", W + "sdtContent",
+                          W + "dir", W + "bdo", W + "moveTo"}),
     first=frozenset({W + "pPr"}), last=frozenset(), dropped=frozenset({W + "proofErr"}),
     code_paragraph=_word_code_paragraph,
+    range_starts=frozenset(W + name for name in ("bookmarkStart", "commentRangeStart", "permStart",
+                                                 "moveFromRangeStart", "moveToRangeStart")),
+    range_ends=frozenset(W + name for name in ("bookmarkEnd", "commentRangeEnd", "permEnd", "moveFromRangeEnd",
+                                               "moveToRangeEnd")),
+    field=lambda run: next((c.get(W + "fldCharType") for c in run if c.tag == W + "fldChar"), None),
 )
 _DRAWING = Dialect(
     runs=frozenset({A + "r", A + "br"}), text=_drawing_text, make_runs=_drawing_runs, style=_drawing_style,

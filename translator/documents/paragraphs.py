@@ -43,6 +43,9 @@ class Dialect:
     last: frozenset[str]
     dropped: frozenset[str]
     code_paragraph: Callable[[etree._Element], bool]
+    range_starts: frozenset[str] = frozenset()
+    range_ends: frozenset[str] = frozenset()
+    field: Callable[[etree._Element], str | None] = lambda element: None
 
 
 @dataclass
@@ -50,8 +53,9 @@ class _Paragraph:
     element: etree._Element
     texts: list[tuple[etree._Element, tuple[etree._Element, ...]]]  # each text run and its containers
     tagged: TaggedRuns
-    before: list[etree._Element]  # anchors before the first text run
+    before: list[etree._Element]  # anchors before the first text run, and range starts
     after: dict[int, list[etree._Element]]  # anchors after text run i (the last run's: at the end)
+    end: list[etree._Element]  # range ends
 
 
 class ParagraphSet:
@@ -68,20 +72,21 @@ class ParagraphSet:
             return None
         items: list[tuple[etree._Element, tuple[etree._Element, ...], str | None]] = []
         self._walk(element, (), items)
+        fields = inside_fields([self.dialect.field(item) for item, _, _ in items])
+        items = [(item, path, None if field else text) for (item, path, text), field in zip(items, fields)]
         texts = [(run, path) for run, path, text in items if text is not None]
         if not any((text or "").strip() for _, _, text in items):
             return None
-        before: list[etree._Element] = []
-        after: dict[int, list[etree._Element]] = {}
+        anchors = sort_anchors([None if text is not None else item for item, _, text in items],
+                               self.dialect.range_starts, self.dialect.range_ends)
         runs: list[Run] = []
         for run, path, text in items:
-            if text is None:
-                (after.setdefault(len(runs) - 1, []) if runs else before).append(run)
-                continue
-            style, code = self.dialect.style(run)
-            runs.append(Run(text, (tuple((c.tag, tuple(sorted(c.attrib.items()))) for c in path), style), code))
-        runs = [Run(r.text, r.style, r.code, anchored=i in after and i < len(runs) - 1) for i, r in enumerate(runs)]
-        return _Paragraph(element, texts, TaggedRuns(runs), before, after)
+            if text is not None:
+                style, code = self.dialect.style(run)
+                runs.append(Run(text, (tuple((c.tag, tuple(sorted(c.attrib.items()))) for c in path), style), code))
+        runs = [Run(r.text, r.style, r.code, anchored=i in anchors.after and i < len(runs) - 1)
+                for i, r in enumerate(runs)]
+        return _Paragraph(element, texts, TaggedRuns(runs), anchors.before, anchors.after, anchors.end)
 
     def _walk(self, element: etree._Element, path: tuple[etree._Element, ...],
               items: list[tuple[etree._Element, tuple[etree._Element, ...], str | None]]) -> None:
@@ -121,7 +126,7 @@ class ParagraphSet:
             if piece.text:
                 placed += [(made, path) for made in dialect.make_runs(run, piece.text)]
             placed += [(anchor, ()) for run in piece.anchors for anchor in paragraph.after.get(run, [])]
-        placed += [(anchor, ()) for anchor in paragraph.after.get(last_run, [])]
+        placed += [(anchor, ()) for anchor in paragraph.after.get(last_run, []) + paragraph.end]
         position = sum(1 for child in element if isinstance(child.tag, str) and child.tag in dialect.first)
         open_: list[tuple[etree._Element, etree._Element]] = []  # (original container, its copy)
         for child, path in placed:
@@ -142,6 +147,53 @@ class ParagraphSet:
             else:
                 element.insert(position, child)
                 position += 1
+
+
+@dataclass
+class Anchors:
+    """Where a paragraph's anchors go when it is rebuilt: at its start (those before any text, and the marks that
+    open a range, such as a bookmark's start), after the words of text run i, or at its end (the marks that
+    close a range). Ranges widen to the whole paragraph, but never come out reversed."""
+
+    before: list[etree._Element]
+    after: dict[int, list[etree._Element]]
+    end: list[etree._Element]
+
+
+def sort_anchors(items: Sequence[etree._Element | None], range_starts: frozenset[str],
+                 range_ends: frozenset[str]) -> Anchors:
+    """``items`` in order: None for a text run, an element for an anchor."""
+    anchors = Anchors([], {}, [])
+    runs = 0
+    for item in items:
+        if item is None:
+            runs += 1
+        elif item.tag in range_starts or not runs:
+            anchors.before.append(item)
+        elif item.tag in range_ends:
+            anchors.end.append(item)
+        else:
+            anchors.after.setdefault(runs - 1, []).append(item)
+    return anchors
+
+
+def inside_fields(kinds: Sequence[str | None]) -> list[bool]:
+    """Which items belong to a complex field (``kinds``: each item's "begin", "separate", "end" or None): they
+    stay together and untranslated, so a field never comes out with its end before its start. A field that
+    began in an earlier paragraph takes everything before its end; one that goes on takes everything after
+    its start."""
+    inside, depth = [False] * len(kinds), 0
+    for index, kind in enumerate(kinds):
+        if kind == "begin":
+            depth += 1
+        if depth or kind is not None:
+            inside[index] = True
+        if kind == "end":
+            if depth:
+                depth -= 1
+            else:
+                inside[:index + 1] = [True] * (index + 1)
+    return inside
 
 
 def _is_property(element: etree._Element) -> bool:
