@@ -165,6 +165,13 @@ def test_markdown_keeps_syntax_links_code_and_tables():
     assert result.endswith('```python\nprint("Hund")\n```\n')
 
 
+def test_markdown_segments_are_the_texts_and_nothing_else():
+    from translator.documents import read_document
+
+    text = "# Titel\n\n> Ein Zitat\n> über zwei Zeilen.\n\n| a | b |\n|---|---|\n|  |  |\n\n    code\n\n[x]: https://x.de\n"
+    assert read_document(text.encode(), "a.md").segments == ["Titel", "Ein Zitat über zwei Zeilen.", "a", "b"]
+
+
 def test_html_keeps_every_tag_and_leaves_scripts_alone():
     result = translate(make_html(), "page.html").decode()
     assert "<p>WIESE. DIE ÜBER SCHNELL LÄUFT <b>HUND GROSSER</b> EIN</p>" in result

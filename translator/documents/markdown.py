@@ -105,7 +105,11 @@ def _blocks(lines: list[str]) -> Iterator[tuple[str, list[str]]]:
                 if row == index + 1:
                     yield "verbatim", [lines[row] + ends[row]]
                 else:
-                    yield "text", _cells(lines[row]) + [ends[row]]
+                    cells = _cells(lines[row])
+                    if cells:
+                        yield "text", cells[:-1] + [cells[-1] + ends[row]]
+                    else:
+                        yield "verbatim", [lines[row] + ends[row]]
             index = closing
             continue
         item = _ITEM.match(line) or _QUOTE.match(line)
@@ -133,7 +137,8 @@ def _hard_break(line: str) -> bool:
 
 
 def _cells(row: str) -> list[str]:
-    """A table row as [before, cell, between, cell, ..., after] (cells stripped of their padding)."""
+    """A table row as [before, cell, between, cell, ..., after] (cells stripped of their padding); [] if it has
+    no cell with text."""
     parts: list[str] = []
     verbatim = ""
     for chunk in _CELL.split(row):
@@ -146,7 +151,7 @@ def _cells(row: str) -> list[str]:
             verbatim = chunk[start + len(body):]
         else:
             verbatim += chunk
-    return parts + [verbatim] if parts else [row]
+    return parts + [verbatim] if parts else []
 
 
 def _to_html(text: str, elements: list[tuple[str, str | None]]) -> str:
