@@ -19,6 +19,11 @@ def test_runs_formatted_alike_share_an_element_and_text_is_escaped():
     assert [p.text for p in tagged.pieces('X &amp; <span id="g1">Y</span>')] == ["X & ", "Y"]
 
 
+def test_spaces_in_another_formatting_make_no_element_of_their_own():
+    tagged = TaggedRuns([Run(" ", "bold"), Run("Der Hund", "plain"), Run(" ", "italic"), Run("läuft.", "plain")])
+    assert tagged.text == " Der Hund läuft."
+
+
 def test_an_anchor_stays_after_the_last_word_before_it():
     # "Der Hund[note] läuft." : only "Hund" becomes an element, so the note follows its translation.
     tagged = TaggedRuns([Run("Der Hund", "plain", anchored=True), Run(" läuft.", "plain")])

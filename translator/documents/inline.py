@@ -71,7 +71,9 @@ class TaggedRuns:
         for index, run in enumerate(self.runs):
             for text, code in _split_code(run.text, run.code):
                 last = groups[-1] if groups else None
-                if last is not None and not last.anchors and (
+                if last is not None and not last.anchors and not last.code and not last.text.strip():
+                    last.text, last.run, last.code = last.text + text, index, code  # leading spaces join the text
+                elif last is not None and not last.anchors and (
                         (not text.strip() and not code) or
                         (not code and not last.code and self.runs[last.run].style == run.style)):
                     last.text += text
