@@ -1,10 +1,12 @@
-"""Console script ``translator-translate``: translate lines from a file or stdin to stdout."""
+"""Console script ``translator-translate``: translate lines from a file or stdin to stdout, or a whole document
+(``--input report.docx --output report.en.docx``) with its formatting kept."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from translator.text.lines import decode_lines
 from translator.search.options import add_search_arguments, search_options_from_args
@@ -15,10 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="translator-translate",
         description="Translate source sentences (one per line) with a trained model; writes one "
-        "translation per line to stdout, in input order.",
+        "translation per line to stdout, in input order. With --output, translate a whole document instead "
+        "(.docx, .pptx, .odt, .odp, .epub, .html, .md, .srt, .txt) and write it in the same format, formatting kept.",
     )
     parser.add_argument("model_dir", type=Path, help="checkpoint directory, e.g. models/de-en")
-    parser.add_argument("-i", "--input", type=Path, help="file of source sentences (default: stdin)")
+    parser.add_argument("-i", "--input", type=Path, help="file of source sentences (default: stdin), or the document "
+                        "to translate with --output")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="translate --input as a document and write it here, in the same format (the same "
+                        "extension), e.g. --input report.docx --output report.en.docx")
     add_search_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default 64)")
     parser.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"--threads must be >= 0, got {args.threads}")
     if args.running_text and (args.n_best > 1 or args.scores):
         return fail("--running-text writes the translated text only; it cannot be combined with --n-best or --scores")
+    if args.output is not None:
+        return _translate_document(args, fail)
     if args.threads:
         import torch
 
@@ -95,6 +104,55 @@ def main(argv: list[str] | None = None) -> int:
             out.write(f"{result.score:.4f}\t{_one_line(result.text)}\n")
         else:
             out.write(_one_line(result.text) + "\n")
+    return 0
+
+
+def _translate_document(args: argparse.Namespace, fail: Callable[[str], int]) -> int:
+    """``--input DOCUMENT --output DOCUMENT``: read and check the document, then load the model and translate
+    every segment of it in shared batches, with a progress bar of sentences on stderr."""
+    from tqdm import tqdm
+
+    from translator.documents import DocumentError, read_document, paragraph_translator, translate_content
+    from translator.store.checkpoint import CheckpointError
+    from translator.translate import Translator
+
+    if args.input is None:
+        return fail("--output needs --input, the document to translate")
+    if args.running_text or args.n_best > 1 or args.scores:
+        return fail("--output writes a translated document; it cannot be combined with --running-text, --n-best "
+                    "or --scores")
+    if args.output.suffix.lower() != args.input.suffix.lower():
+        return fail(f"--output {args.output} must have the extension of --input {args.input} ({args.input.suffix}): "
+                    "a document is written in its own format")
+    if args.output.resolve() == args.input.resolve():
+        return fail(f"--output {args.output} is the input file; choose another name")
+    try:
+        data = args.input.read_bytes()
+    except FileNotFoundError:
+        return fail(f"{args.input} does not exist")
+    except IsADirectoryError:
+        return fail(f"{args.input} is a directory, expected a document")
+    try:
+        content = read_document(data, str(args.input))
+        translator = Translator.from_pretrained(args.model_dir, device=args.device, dtype=args.dtype,
+                                                quantize=args.quantize)
+        options = search_options_from_args(args, translator.default_search)
+        with tqdm(total=0, unit="sent", file=sys.stderr, disable=args.no_progress) as bar:
+            def planned(sentences: int) -> None:
+                bar.total += sentences
+                bar.refresh()
+
+            translate = paragraph_translator(translator, planned=planned, progress=bar.update, options=options,
+                                             max_batch_sentences=args.batch_size, restore_case=not args.keep_case)
+            translated = translate_content(content, translate, language=translator.metadata.get("source_language"))
+    except DocumentError as error:
+        return fail(str(error))
+    except (CheckpointError, ValueError) as error:
+        return fail(f"{args.input}: {error}")
+    try:
+        args.output.write_bytes(translated)
+    except OSError as error:
+        return fail(f"cannot write {args.output}: {error.strerror or error}")
     return 0
 
 

@@ -12,7 +12,7 @@ Parameters come as form data or JSON (``q``, ``source`` or ``"auto"``, ``target`
 missing or wrong API key, 429 when the queue is full, 500 when the translation fails or times out.
 Texts are translated sentence by sentence, through English when no direct model exists (the answer
 then says ``"pivot": "en"``). With ``format: "html"`` the text between tags is translated and the
-tags are kept (``service.api.markup``). This module reads LibreTranslate's parameters and writes its
+tags are kept (``translator.text.markup``). This module reads LibreTranslate's parameters and writes its
 answers; the request itself runs through the one request path, :mod:`service.api.translation`.
 """
 

@@ -20,9 +20,9 @@ from fastapi import Request
 
 from translator.search.options import SearchOptions
 from translator.translate import Translation
+from translator.text.markup import Markup, parse_markup
 
 from service.api.errors import InvalidRequest, TimedOut
-from service.api.markup import Markup, parse_markup
 from service.api.schemas import TranslateRequest
 from service.ops.lifecycle import cancel_on_disconnect
 from service.ops.limits import check_request_limits, check_texts
@@ -41,7 +41,7 @@ class TranslationJob:
 
     ``request`` holds the texts, the languages or model name, and the search options (our API's schema;
     the LibreTranslate endpoint fills it from its own parameters). With ``html`` each text is HTML whose
-    text between tags is translated and whose tags are kept (:mod:`service.api.markup`).
+    text between tags is translated and whose tags are kept (:mod:`translator.text.markup`).
     ``keep_target_language`` decides what happens when ``source_lang`` is ``auto`` and the text is detected
     to be in the target language already: the texts come back unchanged (as LibreTranslate does), or the
     request is refused (422, our API).
@@ -142,7 +142,7 @@ async def _in_time(request: Request, work: Awaitable[list[Translation]],
 
 async def _translate_html(queue: BatchingQueue, route: Route, options: SearchOptions,
                           markups: list[Markup]) -> list[Translation]:
-    """Each HTML text translated (service.api.markup): a sentence cut by inline tags whole, its tags placed by
+    """Each HTML text translated (translator.text.markup): a sentence cut by inline tags whole, its tags placed by
     attention (composed through the pivot language for a pivoted route), else its text nodes one by one.
 
     A translated document has neither a score nor alternatives: its Translation holds the HTML alone.

@@ -66,7 +66,7 @@ def test_text_already_in_the_target_language_comes_back_unchanged(client):
 
 def test_html_keeps_every_tag_and_translates_the_text_between(client, ours):
     # The tiny models' pieces do not spell German words, so "Zwei <b>Hunde</b> & Katzen" cannot have its
-    # tags placed by attention and falls back to its text nodes one by one (test_markup.py places them).
+    # tags placed by attention and falls back to its text nodes one by one (tests/translator/test_markup.py places them).
     markup = ('<p class="lead">Ein Mann fährt Fahrrad. Eine Frau liest.</p>\n<ul><li>Zwei <b>Hunde</b> &amp; '
               'Katzen</li></ul><script>var text = "Hund";</script><!-- Hund -->')
     body = client.post("/translate", json={"q": markup, "source": "de", "target": "en", "format": "html"}).json()

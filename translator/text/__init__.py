@@ -1,1 +1,1 @@
-"""Text around the model: normalization, sentencepiece, casing, sentence splitting, line input."""
+"""Text around the model: normalization, sentencepiece, casing, sentence splitting, line input, HTML markup."""

@@ -1,4 +1,4 @@
-"""HTML for the compatible API's ``format: "html"``: translate the text between tags, keep the markup.
+"""HTML: translate the text between tags, keep the markup (the compatible API's ``format: "html"``, documents).
 
 The markup is cut into tags (with comments, CDATA and doctype) and the text between them; character
 references are decoded for translation and ``&``, ``<``, ``>`` escaped again after; every tag comes
@@ -240,7 +240,8 @@ def place_tags(parts: list[str], run: Run, translation: Translation, language: s
         inside = words or pieces  # punctuation at an element's edge stays outside it
         if not inside:  # its only piece went to another element
             return None
-        element_spans.append([min(start for start, _ in inside), max(end for _, end in inside)])
+        element_spans.append(_whole_words(translation.text, min(start for start, _ in inside),
+                                          max(end for _, end in inside)))
     for element in reversed(range(len(run.elements))):  # children open after their parents: widen parents
         parent = run.elements[element][2]
         if parent >= 0:
@@ -259,6 +260,15 @@ def place_tags(parts: list[str], run: Run, translation: Translation, language: s
         position = at
     out.append(html.escape(translation.text[position:], quote=False))
     return "".join(out)
+
+
+def _whole_words(text: str, start: int, end: int) -> list[int]:
+    """``[start, end]`` widened to whole words: a word cut into pieces ("▁on" "to") is not cut by a tag."""
+    while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return [start, end]
 
 
 def _piece_links(source: str, target: str, alignment: Alignment, node_at: list[int | None],

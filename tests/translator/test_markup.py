@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.api.markup import parse_markup
+from translator.text.markup import parse_markup
 from translator.translate import Alignment, Translation
 
 
@@ -61,6 +61,16 @@ def test_inline_tags_go_around_the_words_their_text_was_translated_into():
     assert placed[0] is not None
     assert parsed.render([translation], placed) == \
         '<p>I saw <a href="/h">the dog</a> <b>yesterday</b>.</p>'
+
+
+def test_a_tag_never_cuts_a_word_that_the_model_wrote_in_pieces():
+    parsed = parse_markup("Mehr steht auf <a href=\"/s\">unserer Seite</a>.")
+    source = ["▁Mehr", "▁steht", "▁auf", "▁uns", "er", "er", "▁Seite", ".", "</s>"]
+    target = ["▁More", "▁stands", "▁on", "to", "▁our", "▁page", ".", "</s>"]
+    translation = Translation("More stands onto our page.", -1.0,
+                              alignment=aligned(source, target, {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 7}))
+    assert parsed.render([translation], parsed.place([translation], "de")) == \
+        'More stands <a href="/s">onto our page</a>.'
 
 
 def test_nested_elements_stay_nested_and_the_parent_widens_to_hold_its_child():
