@@ -70,7 +70,11 @@ def test_each_sentence_of_a_paragraph_translates_exactly_as_it_does_alone(transl
     assert result.text.count("\n") == 3 and "  \n" in result.text
     assert [s.source for s in result.sentences] == split.sentences
     assert [s.text for s in result.sentences] == [a.text for a in alone]
-    assert [s.n_best for s in result.sentences] == [a.n_best for a in alone]
+    # The same candidates; scores equal up to float rounding (a batch pads sentences to its longest, and
+    # matmuls over other shapes may round differently on some CPUs).
+    assert [[c.text for c in s.n_best] for s in result.sentences] == [[c.text for c in a.n_best] for a in alone]
+    assert [[c.score for c in s.n_best] for s in result.sentences] == \
+        [pytest.approx([c.score for c in a.n_best], rel=1e-5) for a in alone]
     assert result.score == pytest.approx(sum(a.score for a in alone))
     assert result.n_best[1].text == split.join([a.n_best[1].text for a in alone])
 
