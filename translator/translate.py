@@ -17,7 +17,7 @@ from translator.search.protocol import DecodingModel
 from translator.search.ensemble import Ensemble
 from translator.model.inference import InferenceModel
 from translator.model.seq2seq import Seq2Seq
-from translator.search.options import SearchOptions, model_search_defaults
+from translator.search.options import SearchOptions, model_search_defaults, resolve_search
 from translator.search.beam import StepHook, search
 from translator.text.segment import SplitText, split_sentences
 from translator.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
@@ -219,11 +219,9 @@ class Translator:
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
         if options is None:
-            options = self.default_search
-            n_best = search_options.get("n_best")  # the default beam widens to the n-best list asked for
-            if "beam_size" not in search_options and isinstance(n_best, int) and n_best > options.beam_size:
-                options = options.updated(beam_size=n_best)
-        options = options.updated(**search_options)
+            options = resolve_search(search_options, self.default_search)
+        else:
+            options = options.updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
         texts = [normalize_text(text) for text in texts]  # as the training data was (translator.text.normalize)
