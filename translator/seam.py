@@ -3,11 +3,11 @@
 The string API (``Translator.translate``, ``translate_detailed``, ``translate_paragraphs``) and the
 service's batching queue both work in three steps, the protocol :class:`BatchTranslator`:
 
-1. ``prepare(texts)``: each text normalized, case-restored and tokenized once, as a :class:`PreparedText`;
+1. ``prepare(texts)``: each text normalized, masked, case-restored and tokenized once, as a :class:`PreparedText`;
 2. ``translate_ids(batch, options)``: one real batch of source ids searched as it is (the caller chose it,
    under one padded-token budget, :func:`padded_tokens`), giving a :class:`TokenTranslation` per source;
 3. ``finish(prepared, result)``: pieces back to a :class:`Translation` with its n-best list and alignment,
-   the input's casing put back.
+   protected spans and the input's casing put back.
 
 (As in CTranslate2, whose ``Translator.translate_batch`` takes tokens and an options object.)
 """
@@ -20,6 +20,7 @@ from typing import Protocol, Sequence
 from translator.search.beam import Hypothesis, StepHook
 from translator.search.options import SearchOptions
 from translator.text.casing import Style
+from translator.text.protect import Masked
 
 
 @dataclass
@@ -60,11 +61,13 @@ class Translation:
 class PreparedText:
     """One input made ready for search: ``ids`` are its source pieces (EOS not included). A ``blank`` text
     (empty or whitespace) translates to ``""`` without search. ``style`` (the input's casing, see
-    :mod:`translator.text.casing`) tells ``finish`` what to put back."""
+    :mod:`translator.text.casing`) and ``masked`` (its protected spans, see :mod:`translator.text.protect`)
+    tell ``finish`` what to put back."""
 
     ids: list[int]
     blank: bool = False
     style: Style | None = None
+    masked: Masked | None = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from torch import nn
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
+from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask
 from translator.store.checkpoint import load_checkpoint, resolve_device
 from translator.search.protocol import DecodingModel
 from translator.search.ensemble import Ensemble
@@ -77,6 +78,9 @@ class Translator:
         self.quantized = quantize
         self.version = version  # the checkpoint manifest's hash, e.g. "sha256:3f2a9c1b7d4e"
         self.case_restorer = case_restorer
+        # Protected spans pass through as placeholders only for a model trained with them
+        # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
+        self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
 
     @classmethod
     def from_pretrained(
@@ -207,18 +211,24 @@ class Translator:
     def prepare(self, texts: Sequence[str], restore_case: bool = True) -> list[PreparedText]:
         """Each text ready for :meth:`translate_ids`, tokenized once.
 
-        Texts are normalized as the training data was (:mod:`translator.text.normalize`); with
-        ``restore_case`` (and a checkpoint that has a casing table),
+        Texts are normalized as the training data was (:mod:`translator.text.normalize`); for a model
+        trained with placeholders, protected spans (numbers, URLs, code...) are masked
+        (:mod:`translator.text.protect`); with ``restore_case`` (and a checkpoint that has a casing table),
         all-lower-case and ALL-UPPER-CASE texts are put into normal casing, and upper-case texts will get
         upper-case translations (:mod:`translator.text.casing`).
         """
         texts = [normalize_text(text) for text in texts]
+        masks: list[Masked | None] = [None] * len(texts)
+        if self.protects_spans:
+            masked = [mask(text) for text in texts]
+            texts, masks = [one.text for one in masked], list(masked)
         styles: list[Style | None] = [None] * len(texts)
         if restore_case and self.case_restorer is not None:
             restored = [self.case_restorer.restore(text) for text in texts]
             texts, styles = [text for text, _ in restored], [style for _, style in restored]
         source_ids = self.source_tokenizer.encode([text.strip() for text in texts])
-        return [PreparedText(ids, not text.strip(), style) for ids, text, style in zip(source_ids, texts, styles)]
+        return [PreparedText(ids, not text.strip(), style, masked)
+                for ids, text, style, masked in zip(source_ids, texts, styles, masks)]
 
     def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
                       step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
@@ -239,7 +249,7 @@ class Translator:
 
     def finish(self, prepared: PreparedText, result: TokenTranslation | None = None) -> Translation:
         """The Translation of ``prepared`` from its search result: every hypothesis detokenized, in the input's
-        casing style; the best one's attention as an :class:`Alignment`.
+        casing style, with its protected spans put back; the best one's attention as an :class:`Alignment`.
         A blank text needs no result: it translates to ``""`` with score 0.
 
         Raises:
@@ -250,7 +260,7 @@ class Translator:
         if result is None:
             raise ValueError("finish needs the search result of a text that is not blank")
         hypotheses = result.hypotheses
-        texts = [CaseRestorer.apply_style(text, prepared.style)
+        texts = [self._restored(text, prepared)
                  for text in self.target_tokenizer.decode([h.token_ids for h in hypotheses])]
         best = hypotheses[0]
         alignment = None
@@ -263,6 +273,13 @@ class Translator:
                 best.attention[:, : len(source)].float().tolist(),
             )
         return Translation(texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment)
+
+    @staticmethod
+    def _restored(output: str, prepared: PreparedText) -> str:
+        """A decoded output in the input's casing style, its placeholders replaced by the input's spans (after the
+        style, so the spans stay as written)."""
+        output = CaseRestorer.apply_style(output, prepared.style)
+        return output if prepared.masked is None else unmask(output, prepared.masked)
 
 
 def _on_text_indices(step_hook: StepHook, text_indices: torch.Tensor, active: torch.Tensor) -> torch.Tensor | None:
