@@ -59,7 +59,8 @@ class ServiceSettings(BaseSettings):
 
     # Batching across requests and load shedding.
     batch_window_ms: float = Field(5.0, ge=0, description="How long a batch waits for more requests to join.")
-    batch_max_tokens: int = Field(4096, ge=1, description="Source pieces that close a batch early.")
+    batch_max_tokens: int = Field(4096, ge=1, description="Most source positions in one model call: its sentences "
+                                  "times their longest (pieces + EOS), padding included.")
     batch_max_sentences: int = Field(64, ge=1, description="Sentences per model call.")
     batch_slice_ms: float = Field(250.0, gt=0, description="A batch that has had the worker this long while "
                                   "other sentences wait hands it over between decoding steps (time slicing).")

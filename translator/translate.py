@@ -1,8 +1,11 @@
-"""The ``Translator``: strings in, strings out, batched and sorted by length internally."""
+"""The ``Translator``: strings in, strings out, batched and sorted by length internally.
+
+The string API is a thin layer over the token-level seam (:mod:`translator.seam`): :meth:`Translator.prepare`
+→ batches of similar length → :meth:`Translator.translate_ids` → :meth:`Translator.finish`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
@@ -10,53 +13,21 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 from torch import nn
 
+from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
+from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask
 from translator.store.checkpoint import load_checkpoint, resolve_device
 from translator.search.protocol import DecodingModel
 from translator.search.ensemble import Ensemble
 from translator.model.inference import InferenceModel
 from translator.model.seq2seq import Seq2Seq
-from translator.search.options import SearchOptions, model_search_defaults
+from translator.search.options import SearchOptions, model_search_defaults, resolve_search
 from translator.search.beam import StepHook, search
 from translator.text.segment import SplitText, split_sentences
 from translator.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-@dataclass
-class Alignment:
-    """Attention of one translation: weights[i][j] is target piece i's weight on source piece j."""
-
-    source_pieces: list[str]
-    target_pieces: list[str]
-    weights: list[list[float]]
-
-
-@dataclass
-class Candidate:
-    """One of the n-best outputs for a sentence."""
-
-    text: str
-    score: float
-
-
-@dataclass
-class Translation:
-    """The best translation of one input, with its score, n-best list and optional attention.
-
-    A text translated sentence by sentence (:meth:`Translator.translate_paragraphs`) that held
-    several sentences has no alignment of its own: ``sentences`` holds each sentence's translation,
-    with ``source`` set to the sentence.
-    """
-
-    text: str
-    score: float
-    n_best: list[Candidate] = field(default_factory=list)
-    alignment: Alignment | None = None
-    sentences: list["Translation"] | None = None
-    source: str | None = None
 
 
 class Translator:
@@ -107,6 +78,9 @@ class Translator:
         self.quantized = quantize
         self.version = version  # the checkpoint manifest's hash, e.g. "sha256:3f2a9c1b7d4e"
         self.case_restorer = case_restorer
+        # Protected spans pass through as placeholders only for a model trained with them
+        # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
+        self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
 
     @classmethod
     def from_pretrained(
@@ -206,82 +180,106 @@ class Translator:
         Inputs are sorted by length and cut into batches of at most ``max_batch_sentences``
         sentences and ``max_batch_tokens`` source pieces (padding included), so similar lengths
         share a batch; results come back in input order. ``options`` (default :attr:`default_search`,
-        its beam widened to ``n_best`` if that is larger) say how to search; keywords named like its fields
-        (``beam_size=1``) override them. Empty or whitespace-only texts get an
-        empty translation with score 0. ``progress`` is called with the number of sentences
-        finished after each batch. ``step_hook`` (see :data:`~translator.search.beam.StepHook`) is called
-        between decoding steps with the indices into ``texts`` of the sentences being searched; the
-        texts it abandons get ``None`` instead of a Translation. With ``restore_case`` (and a checkpoint that has a casing
-        table), all-lower-case and ALL-UPPER-CASE texts are put into normal casing before they
-        are translated, and upper-case texts get upper-case translations
-        (:mod:`translator.text.casing`).
+        its beam widened to ``n_best`` if that is larger: :func:`~translator.search.options.resolve_search`)
+        say how to search; keywords named like its fields (``beam_size=1``) override them. Empty or
+        whitespace-only texts get an empty translation with score 0. ``progress`` is called with the
+        number of sentences finished after each batch. ``step_hook`` (see :data:`~translator.search.beam.StepHook`)
+        is called between decoding steps with the indices into ``texts`` of the sentences being searched; the
+        texts it abandons get ``None`` instead of a Translation. ``restore_case``: see :meth:`prepare`.
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
         if options is None:
-            options = self.default_search
-            n_best = search_options.get("n_best")  # the default beam widens to the n-best list asked for
-            if "beam_size" not in search_options and isinstance(n_best, int) and n_best > options.beam_size:
-                options = options.updated(beam_size=n_best)
-        options = options.updated(**search_options)
+            options = resolve_search(search_options, self.default_search)
+        else:
+            options = options.updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
-        texts = [normalize_text(text) for text in texts]  # as the training data was (translator.text.normalize)
+        prepared = self.prepare(texts, restore_case)
+        results: list[Translation | None] = [self.finish(text) if text.blank else None for text in prepared]
+        pending = [index for index, text in enumerate(prepared) if not text.blank]
+        source_ids = [text.ids for text in prepared]
+        for batch in _length_sorted_batches(pending, source_ids, max_batch_sentences, max_batch_tokens):
+            batch_hook = None if step_hook is None else partial(_on_text_indices, step_hook, torch.tensor(batch))
+            found = self.translate_ids([source_ids[index] for index in batch], options, batch_hook)
+            for index, result in zip(batch, found):
+                results[index] = None if result is None else self.finish(prepared[index], result)
+            if progress is not None:
+                progress(len(batch))
+        return results  # type: ignore[return-value]
+
+    def prepare(self, texts: Sequence[str], restore_case: bool = True) -> list[PreparedText]:
+        """Each text ready for :meth:`translate_ids`, tokenized once.
+
+        Texts are normalized as the training data was (:mod:`translator.text.normalize`); for a model
+        trained with placeholders, protected spans (numbers, URLs, code...) are masked
+        (:mod:`translator.text.protect`); with ``restore_case`` (and a checkpoint that has a casing table),
+        all-lower-case and ALL-UPPER-CASE texts are put into normal casing, and upper-case texts will get
+        upper-case translations (:mod:`translator.text.casing`).
+        """
+        texts = [normalize_text(text) for text in texts]
+        masks: list[Masked | None] = [None] * len(texts)
+        if self.protects_spans:
+            masked = [mask(text) for text in texts]
+            texts, masks = [one.text for one in masked], list(masked)
         styles: list[Style | None] = [None] * len(texts)
         if restore_case and self.case_restorer is not None:
             restored = [self.case_restorer.restore(text) for text in texts]
             texts, styles = [text for text, _ in restored], [style for _, style in restored]
         source_ids = self.source_tokenizer.encode([text.strip() for text in texts])
-        results: list[Translation | None] = [None] * len(texts)
-        for index, text in enumerate(texts):
-            if not text.strip():
-                results[index] = Translation("", 0.0, [Candidate("", 0.0)] if options.n_best else [])
-        pending = [i for i in range(len(texts)) if results[i] is None]
-        for batch in _length_sorted_batches(pending, source_ids, max_batch_sentences, max_batch_tokens):
-            batch_hook = None if step_hook is None else partial(_on_text_indices, step_hook, torch.tensor(batch))
-            translations = self._translate_batch([source_ids[i] for i in batch], options, options.return_attention,
-                                                 batch_hook)
-            for index, translation in zip(batch, translations):
-                results[index] = translation
-            if progress is not None:
-                progress(len(batch))
-        for result, style in zip(results, styles):
-            if style is not None and result is not None:
-                result.text = CaseRestorer.apply_style(result.text, style)
-                for candidate in result.n_best:
-                    candidate.text = CaseRestorer.apply_style(candidate.text, style)
-        return results  # type: ignore[return-value]
+        return [PreparedText(ids, not text.strip(), style, masked)
+                for ids, text, style, masked in zip(source_ids, texts, styles, masks)]
 
-    def _translate_batch(
-        self, batch_ids: list[list[int]], options: SearchOptions, return_attention: bool,
-        step_hook: StepHook | None = None,
-    ) -> list[Translation | None]:
-        """Search one batch of tokenized sentences (EOS appended to each source); None where abandoned."""
-        sequences = [ids + [EOS_ID] for ids in batch_ids]
+    def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
+                      step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
+        """Search one batch of source ids (EOS not included) as it is: no sorting, no splitting.
+
+        Returns a result per source, in order; None for a source ``step_hook`` abandoned (its indices are
+        into ``batch``, see :data:`~translator.search.beam.StepHook`).
+        """
+        if not batch:
+            return []
+        sequences = [list(ids) + [EOS_ID] for ids in batch]
         lengths = torch.tensor([len(s) for s in sequences], device=self.device)
         src = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
         for row, sequence in enumerate(sequences):
             src[row, : len(sequence)] = torch.tensor(sequence)
-        result = search(self.decoding_model, src.to(self.device), lengths, options, return_attention, step_hook)
-        translations: list[Translation | None] = []
-        for sequence, hypotheses in zip(sequences, result.hypotheses):
-            if not hypotheses:  # abandoned by step_hook
-                translations.append(None)
-                continue
-            texts = self.target_tokenizer.decode([h.token_ids for h in hypotheses])
-            best = hypotheses[0]
-            alignment = None
-            if return_attention and best.attention is not None:
-                target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
-                alignment = Alignment(
-                    self.source_tokenizer.id_to_piece(sequence),
-                    self.target_tokenizer.id_to_piece(target),
-                    best.attention[:, : len(sequence)].float().tolist(),
-                )
-            translations.append(Translation(
-                texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment
-            ))
-        return translations
+        result = search(self.decoding_model, src.to(self.device), lengths, options, options.return_attention, step_hook)
+        return [TokenTranslation(hypotheses) if hypotheses else None for hypotheses in result.hypotheses]
+
+    def finish(self, prepared: PreparedText, result: TokenTranslation | None = None) -> Translation:
+        """The Translation of ``prepared`` from its search result: every hypothesis detokenized, in the input's
+        casing style, with its protected spans put back; the best one's attention as an :class:`Alignment`.
+        A blank text needs no result: it translates to ``""`` with score 0.
+
+        Raises:
+            ValueError: ``result`` is missing for a text that is not blank.
+        """
+        if prepared.blank:
+            return Translation("", 0.0, [Candidate("", 0.0)])
+        if result is None:
+            raise ValueError("finish needs the search result of a text that is not blank")
+        hypotheses = result.hypotheses
+        texts = [self._restored(text, prepared)
+                 for text in self.target_tokenizer.decode([h.token_ids for h in hypotheses])]
+        best = hypotheses[0]
+        alignment = None
+        if best.attention is not None:
+            source = prepared.ids + [EOS_ID]
+            target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
+            alignment = Alignment(
+                self.source_tokenizer.id_to_piece(source),
+                self.target_tokenizer.id_to_piece(target),
+                best.attention[:, : len(source)].float().tolist(),
+            )
+        return Translation(texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment)
+
+    @staticmethod
+    def _restored(output: str, prepared: PreparedText) -> str:
+        """A decoded output in the input's casing style, its placeholders replaced by the input's spans (after the
+        style, so the spans stay as written)."""
+        output = CaseRestorer.apply_style(output, prepared.style)
+        return output if prepared.masked is None else unmask(output, prepared.masked)
 
 
 def _on_text_indices(step_hook: StepHook, text_indices: torch.Tensor, active: torch.Tensor) -> torch.Tensor | None:
@@ -322,8 +320,8 @@ def _length_sorted_batches(
     batches: list[list[int]] = []
     current: list[int] = []
     for index in ordered:
-        longest = len(source_ids[current[0]]) + 1 if current else len(source_ids[index]) + 1
-        if current and (len(current) + 1 > max_sentences or longest * (len(current) + 1) > max_tokens):
+        longest = len(source_ids[current[0]]) if current else len(source_ids[index])
+        if current and (len(current) + 1 > max_sentences or padded_tokens(longest, len(current) + 1) > max_tokens):
             batches.append(current)
             current = []
         current.append(index)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from translator.search.options import DEFAULT_SEARCH, SearchOptions
+from translator.search.options import (CHECKED_FIELDS, DEFAULT_SEARCH, FIELD_NAMES, SearchLimits, SearchOptions,
+                                      check_n_best, check_option, resolve_search)
 
 MAX_OUTPUT_RATIO_LIMIT = 10.0
+# The option fields' lower bounds, for /docs: the values are checked by translator.search.options.check_option.
+AT_LEAST_ONE = {"minimum": 1}
 
 TRANSLATE_EXAMPLES = {
     "one text": {
@@ -42,50 +45,56 @@ class TranslateRequest(BaseModel):
                                     "to detect it (one language for all the texts of the request).")
     target_lang: str | None = Field(None, max_length=32, description="Target language code, e.g. en.")
     model: str | None = Field(None, max_length=200, description="A model name from GET /models (instead of languages).")
-    beam_size: int | None = Field(None, ge=1, description=f"Beam width; 1 is greedy search. Default: the model's "
-                                  f"default_search (GET /models), else {DEFAULT_SEARCH.beam_size}; at most the "
-                                  "server's max_beam_size.")
-    n_best: int = Field(DEFAULT_SEARCH.n_best, ge=1, description="Candidates returned per text (at most beam_size).")
-    max_output_length: int | None = Field(None, ge=1, description=f"Most target pieces per translation. Default "
-                                          f"{DEFAULT_SEARCH.max_output_length}, or the server's max_output_length "
-                                          "when that is smaller.")
+    beam_size: int | None = Field(
+        None, json_schema_extra=AT_LEAST_ONE, description=f"Beam width; 1 is greedy search. Default: the model's "
+        f"default_search (GET /models), else {DEFAULT_SEARCH.beam_size}; at most the server's max_beam_size.")
+    n_best: int = Field(DEFAULT_SEARCH.n_best, json_schema_extra=AT_LEAST_ONE,
+                        description="Candidates returned per text (at most beam_size).")
+    max_output_length: int | None = Field(
+        None, json_schema_extra=AT_LEAST_ONE, description=f"Most target pieces per translation. Default "
+        f"{DEFAULT_SEARCH.max_output_length}, or the server's max_output_length when that is smaller.")
     max_output_ratio: float | None = Field(
-        None, gt=0.0, le=MAX_OUTPUT_RATIO_LIMIT, allow_inf_nan=False,
+        None, le=MAX_OUTPUT_RATIO_LIMIT, allow_inf_nan=False, json_schema_extra={"exclusiveMinimum": 0},
         description=f"Most target pieces per translation as a multiple of the source's pieces (the smaller of this "
         f"and max_output_length applies). Default {DEFAULT_SEARCH.max_output_ratio}; at most "
         f"{MAX_OUTPUT_RATIO_LIMIT}.")
     length_penalty: float | None = Field(
-        None, ge=0.0, le=10.0, allow_inf_nan=False, description="GNMT length penalty alpha; 0 ranks by raw "
-        f"log-probability. Default: the model's default_search, else {DEFAULT_SEARCH.length_penalty}.")
+        None, le=10.0, allow_inf_nan=False, json_schema_extra={"minimum": 0}, description="GNMT length penalty "
+        f"alpha; 0 ranks by raw log-probability. Default: the model's default_search, else "
+        f"{DEFAULT_SEARCH.length_penalty}.")
     return_scores: bool = Field(False, description="Include log-probability scores.")
     return_attention: bool = Field(False, description="Include source/target pieces and the attention matrix.")
     split_sentences: bool = Field(True, description="Cut each text into sentences, translate them one by one "
                                   "and rejoin them with the original spaces and line breaks (the models were "
                                   "trained on single sentences). false sends each text to the model whole.")
 
+    @field_validator(*CHECKED_FIELDS)
+    @classmethod
+    def _check_option(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            check_option(info.field_name, value)
+        return value
+
     @model_validator(mode="after")
     def _check_shape(self) -> "TranslateRequest":
         if (self.text is None) == (self.texts is None):
             raise ValueError("give exactly one of text (a string) or texts (a list of strings)")
-        if self.beam_size is not None and self.n_best > self.beam_size:
-            raise ValueError(f"n_best ({self.n_best}) cannot be larger than beam_size ({self.beam_size})")
+        if self.beam_size is not None:
+            check_n_best(self.n_best, self.beam_size)
         if (self.source_lang is None) != (self.target_lang is None):
             raise ValueError("give both source_lang and target_lang, or neither (and a model name)")
         return self
 
     def search_options(self, max_beam_size: int, max_output_length: int,
                        defaults: SearchOptions = DEFAULT_SEARCH) -> SearchOptions:
-        """The library's options for this request; what it leaves out comes from ``defaults`` (the
-        model's, see :func:`translator.search.options.model_search_defaults`), lowered to the server's limits
-        (``max_beam_size``, ``max_output_length``) where those are smaller."""
-        beam_size = self.beam_size or max(self.n_best, min(defaults.beam_size, max_beam_size))
-        length_penalty = defaults.length_penalty if self.length_penalty is None else self.length_penalty
-        return SearchOptions(
-            beam_size=beam_size, n_best=self.n_best, length_penalty=length_penalty,
-            max_output_length=self.max_output_length or min(DEFAULT_SEARCH.max_output_length, max_output_length),
-            max_output_ratio=self.max_output_ratio or DEFAULT_SEARCH.max_output_ratio,
-            return_attention=self.return_attention,
-        )
+        """The library's options for this request (:func:`translator.search.options.resolve_search`): what it leaves
+        out comes from ``defaults`` (the model's), lowered to the server's ``max_beam_size`` and ``max_output_length``.
+
+        Raises:
+            AboveLimit: the request asks for more than those limits.
+        """
+        asked = {name: getattr(self, name) for name in FIELD_NAMES if getattr(self, name) is not None}
+        return resolve_search(asked, defaults, SearchLimits(max_beam_size, max_output_length))
 
     def all_texts(self) -> list[str]:
         """The texts to translate, in order (``text`` as a list of one)."""

@@ -1,12 +1,12 @@
 """The one request path: every endpoint that translates (``/translate``, the LibreTranslate-compatible
 ``/translate``, and so the web page) or detects (``/detect``) runs its request through here.
 
-A translation goes, in this order: loading check (503 while the models load) → limits (413/422) →
-language detection for ``auto`` → routing to a model or a pivot (404) → search options → the batching
-queue → the request timeout (504) or the client hanging up (499) → the translations. The endpoints
-only turn their own request shape into a :class:`TranslationJob` and the :class:`TranslationOutcome`
-into their own answer; every error is a :class:`service.api.errors.ServiceError` that they answer in
-their own format.
+A translation goes, in this order: loading check (503 while the models load) → text limits (413/422) →
+language detection for ``auto`` → routing to a model or a pivot (404) → search options over the route's
+defaults, within the server's limits (422) → the batching queue → the request timeout (504) or the client
+hanging up (499) → the translations. The endpoints only turn their own request shape into a
+:class:`TranslationJob` and the :class:`TranslationOutcome` into their own answer; every error is a
+:class:`service.api.errors.ServiceError` that they answer in their own format.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import Awaitable
 
 from fastapi import Request
 
-from translator.search.options import SearchOptions
+from translator.search.options import AboveLimit, SearchOptions
 from translator.translate import Translation
 from translator.text.markup import Markup, parse_markup
 
 from service.api.errors import InvalidRequest, TimedOut
 from service.api.schemas import TranslateRequest
 from service.ops.lifecycle import cancel_on_disconnect
-from service.ops.limits import check_request_limits, check_texts
+from service.ops.limits import check_texts
 from service.scheduling.detect import Detection
 from service.scheduling.pipeline import detect_languages, detect_source, translate_texts
 from service.scheduling.queue import BatchingQueue
@@ -73,7 +73,7 @@ async def run_translation(request: Request, job: TranslationJob) -> TranslationO
     registry, queue = state.serving()
     body, settings = job.request, state.settings
     texts = body.all_texts()
-    check_request_limits(body, texts, settings)
+    check_texts(texts, settings)
     markups = [parse_markup(text) for text in texts] if job.html else None
     units = texts if markups is None else [node for markup in markups for node in markup.texts]
     detected = await detect_source(registry, units) if is_auto(body.source_lang) else None
@@ -83,7 +83,7 @@ async def run_translation(request: Request, job: TranslationJob) -> TranslationO
         raise InvalidRequest(f"the text is detected as {detected.language} (confidence {detected.confidence:.2f}), "
                              "the same as target_lang; choose another target language or give source_lang")
     route = choose_route(registry, body, detected)
-    options = body.search_options(settings.max_beam_size, settings.max_output_length, route.default_search)
+    options = search_options(body, route, settings)
     if markups is None:
         work = translate_texts(queue, route, options, texts, body.split_sentences)
     else:
@@ -119,6 +119,21 @@ def choose_route(registry: ModelRegistry, body: TranslateRequest, detected: Dete
     if body.model is not None or source is None or body.target_lang is None:
         return Route((registry.resolve(body.model, source, body.target_lang),))
     return find_route(registry, source, body.target_lang)
+
+
+def search_options(body: TranslateRequest, route: Route, settings: ServiceSettings) -> SearchOptions:
+    """The request's search options over the route's defaults, within the server's limits.
+
+    Raises:
+        InvalidRequest: an option above its limit, naming the setting.
+    """
+    try:
+        return body.search_options(settings.max_beam_size, settings.max_output_length, route.default_search)
+    except AboveLimit as error:
+        raise InvalidRequest(
+            f"{error.option} {error.value} is above this server's limit of {error.limit} "
+            f"({error.limit_name}, {env_name(error.limit_name)})"
+        ) from None
 
 
 def _code(language: str) -> str:

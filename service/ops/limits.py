@@ -1,7 +1,8 @@
-"""Input limits from the settings: the request body size and read time, and the size and options of a request.
+"""Input limits from the settings: the request body size and read time, and the size of a request's texts.
 
-Over a size limit the answer is 413, over an option limit 422, a body that does not arrive in time
-408; the message always names the limit and the environment variable that sets it.
+Over a size limit the answer is 413, a body that does not arrive in time 408; the message always names
+the limit and the environment variable that sets it. (Search options over ``max_beam_size`` and
+``max_output_length`` are refused where they are resolved: ``translator.search.options.resolve_search``.)
 """
 
 from __future__ import annotations
@@ -13,28 +14,7 @@ from typing import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import InvalidRequest, LimitExceeded, error_response
-from service.api.schemas import TranslateRequest
 from service.settings import ServiceSettings, env_name
-
-
-def check_request_limits(request: TranslateRequest, texts: list[str], settings: ServiceSettings) -> None:
-    """Raise LimitExceeded (413) or InvalidRequest (422) when ``request`` is over a configured limit."""
-    check_texts(texts, settings)
-    if request.beam_size is not None and request.beam_size > settings.max_beam_size:
-        raise InvalidRequest(
-            f"beam_size {request.beam_size} is above this server's limit of {settings.max_beam_size} "
-            f"(max_beam_size, {env_name('max_beam_size')})"
-        )
-    if request.n_best > settings.max_beam_size:
-        raise InvalidRequest(
-            f"n_best {request.n_best} is above this server's limit of {settings.max_beam_size} "
-            f"(max_beam_size, {env_name('max_beam_size')})"
-        )
-    if request.max_output_length is not None and request.max_output_length > settings.max_output_length:
-        raise InvalidRequest(
-            f"max_output_length {request.max_output_length} is above this server's limit of "
-            f"{settings.max_output_length} (max_output_length, {env_name('max_output_length')})"
-        )
 
 
 def check_texts(texts: list[str], settings: ServiceSettings) -> None:

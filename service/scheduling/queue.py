@@ -4,10 +4,12 @@ Requests submit a job (model, search options, texts) and await its answer. One w
 the model and decides what it works on; the event loop only hands jobs over and collects answers,
 so it keeps answering (``/health`` included) while the model works. The policy:
 
-- **Batching.** The worker waits up to ``window_s`` for work to gather, then takes waiting sentences
-  of jobs that share a model and search options into one model call (at most ``max_sentences``
-  sentences and ``max_tokens`` source pieces). While a call runs, new work piles up and joins the
-  next one, so batches grow with load.
+- **Batching.** Each text is prepared (normalized, tokenized once: ``translator.seam``) when its job is
+  accepted; a blank one is answered at once. The worker waits up to ``window_s`` for work to gather,
+  then takes waiting sentences of jobs that share a model and search options into one model call, a
+  real batch that the library searches as it is (at most ``max_sentences`` sentences and ``max_tokens``
+  source positions, padding to the longest and EOS included: ``translator.seam.padded_tokens``). While a
+  call runs, new work piles up and joins the next one, so batches grow with load.
 - **Sentence-level fairness.** A batch takes its sentences round-robin across the waiting jobs of
   its group (the group of the oldest waiting job first), so a 64-text request shares every batch
   with the one-text requests beside it instead of going first.
@@ -40,12 +42,12 @@ import logging
 import math
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 
 from translator.search.options import SearchOptions
-from translator.translate import Translation
+from translator.seam import PreparedText, Translation, padded_tokens
 
 from service.api.errors import Overloaded
 from service.ops.metrics import ServiceMetrics
@@ -61,8 +63,7 @@ class _Job:
 
     model: LoadedModel
     options: SearchOptions
-    texts: list[str]
-    lengths: list[int]  # source pieces per text
+    prepared: list[PreparedText]  # each text, tokenized once when the job was accepted
     future: asyncio.Future = field(repr=False)
     cost: float = 0.0  # estimated cost of one sentence (see the module docstring)
     waiting: deque[int] = field(default_factory=deque)  # indices of texts not yet in a batch
@@ -147,18 +148,25 @@ class BatchingQueue:
                 f"the server is overloaded: {self.pending_sentences} sentences are waiting and the queue holds at "
                 f"most {self.max_pending_sentences} (queue_max_sentences); retry after {self.retry_after_s} s", retry,
             )
-        lengths = [len(ids) for ids in model.translator.source_tokenizer.encode(texts)]
-        job = _Job(model, options, list(texts), lengths, asyncio.get_running_loop().create_future(),
-                   sentence_cost(options, max(lengths, default=0)), deque(range(len(texts))), [None] * len(texts),
-                   len(texts))
+        translator = model.translator
+        prepared = translator.prepare(texts)  # each text is tokenized here, once
+        waiting = deque(index for index, text in enumerate(prepared) if not text.blank)
+        results = [translator.finish(text) if text.blank else None for text in prepared]  # blank: no search
+        cost = sentence_cost(options, max((len(prepared[index].ids) for index in waiting), default=0))
+        job = _Job(model, options, prepared, asyncio.get_running_loop().create_future(), cost, waiting, results,
+                   len(waiting))
         self.pending_sentences += len(texts)
         self._unanswered.add(job)
         self.metrics.accepted_requests.inc()
-        with self._wakeup:
-            self._jobs.append(job)
-            self._waiting_sentences += len(texts)
-            self.metrics.queue_sentences.set(self._waiting_sentences)
-            self._wakeup.notify()
+        self.metrics.sentences.labels(model.name).inc(len(texts) - len(waiting))
+        if not waiting:
+            job.future.set_result(list(job.results))
+        else:
+            with self._wakeup:
+                self._jobs.append(job)
+                self._waiting_sentences += len(waiting)
+                self.metrics.queue_sentences.set(self._waiting_sentences)
+                self._wakeup.notify()
         try:
             return await asyncio.shield(job.future)
         finally:
@@ -254,16 +262,17 @@ class BatchingQueue:
         group = first.group
         jobs = [job for job in self._jobs if job.group == group]
         batch: list[tuple[_Job, int]] = []
-        tokens = 0
+        longest = 0
         while jobs and len(batch) < self.max_sentences:
             for job in list(jobs):
                 index = job.waiting[0]
-                if batch and tokens + job.lengths[index] + 1 > self.max_tokens:
+                length = len(job.prepared[index].ids)
+                if batch and padded_tokens(max(longest, length), len(batch) + 1) > self.max_tokens:
                     jobs = []
                     break
                 job.waiting.popleft()
                 batch.append((job, index))
-                tokens += job.lengths[index] + 1
+                longest = max(longest, length)
                 if not job.waiting:
                     jobs.remove(job)
                     self._jobs.remove(job)
@@ -280,7 +289,7 @@ class BatchingQueue:
             return
         jobs = list(dict.fromkeys(job for job, _ in batch))
         model, options = jobs[0].model, jobs[0].options
-        texts = [job.texts[index] for job, index in batch]
+        prepared = [job.prepared[index] for job, index in batch]
         cost = max(job.cost for job in jobs)
         current = _Slice(started=self.clock.now())
 
@@ -301,10 +310,9 @@ class BatchingQueue:
 
         started = self.clock.now()
         try:
-            results = model.translator.translate_detailed(
-                texts, **asdict(options), max_batch_sentences=self.max_sentences, max_batch_tokens=self.max_tokens,
-                step_hook=between_steps,
-            )
+            found = model.translator.translate_ids([text.ids for text in prepared], options, between_steps)
+            results = [None if result is None else model.translator.finish(text, result)
+                       for text, result in zip(prepared, found)]
         except Exception as error:
             if len(jobs) > 1:  # find the job that caused it; the others still get their translations
                 for job in jobs:
@@ -313,9 +321,9 @@ class BatchingQueue:
                 self._fail(jobs[0], error)
             return
         self.metrics.batch_duration.observe(self.clock.now() - started)
-        self.metrics.batch_sentences.observe(len(texts))
+        self.metrics.batch_sentences.observe(len(batch))
         self.metrics.batch_requests.observe(len(jobs))
-        self.metrics.source_tokens.labels(model.name).inc(sum(job.lengths[index] + 1 for job, index in batch))
+        self.metrics.source_tokens.labels(model.name).inc(sum(len(text.ids) + 1 for text in prepared))
         self.metrics.sentences.labels(model.name).inc(sum(result is not None for result in results))
         for (job, index), result in zip(batch, results):
             if result is not None and not job.cancelled:

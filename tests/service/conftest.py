@@ -7,7 +7,7 @@ import shutil
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Sequence
 
 import httpx
 import pytest
@@ -17,9 +17,12 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import tiny_model
+from tests.service.scheduling_fakes import EchoTranslator
+from translator.search.beam import StepHook
+from translator.search.options import SearchOptions
+from translator.seam import TokenTranslation
 from translator.store.checkpoint import save_checkpoint, write_manifest
 from translator.text.tokenizer import Tokenizer
-from translator.translate import Candidate, Translation
 
 
 @pytest.fixture(scope="session")
@@ -112,13 +115,15 @@ def serving():
     return _serving
 
 
-class FakeModel:
-    """Stands in for ``Translator.translate_detailed``: records calls, can block, answers ``<text>``.
+class FakeModel(EchoTranslator):
+    """Stands in for a model at the library's token-level protocol: records the texts of every batch, can
+    block, answers ``<text>``.
 
     Install with ``fake.install(app)`` after the lifespan has loaded the models.
     """
 
     def __init__(self, block: bool = False, fail_on: str | None = None, error: type[Exception] = ValueError) -> None:
+        super().__init__()
         self.calls: list[list[str]] = []
         self.started = threading.Event()
         self.release = threading.Event()
@@ -127,18 +132,16 @@ class FakeModel:
         self.fail_on = fail_on
         self.error = error
 
-    def install(self, app: FastAPI) -> None:
-        for model in app.state.service.registry.models:
-            model.translator.translate_detailed = self
-
-    def __call__(self, texts, **options) -> list[Translation]:
-        self.calls.append(list(texts))
+    def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
+                      step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
+        texts = [self.words.decode(ids) for ids in batch]
+        self.calls.append(texts)
         self.started.set()
         if not self.release.wait(timeout=10):
             raise RuntimeError("FakeModel was never released")
         if self.fail_on is not None and self.fail_on in texts:
             raise self.error(f"cannot translate {self.fail_on!r}")
-        return [Translation(f"<{text}>", -1.0, [Candidate(f"<{text}>", -1.0)]) for text in texts]
+        return [self.echo(ids) for ids in batch]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Stand-ins that let scheduling tests decide when time passes: a clock that moves only when told, a
 model whose decoding steps move that clock and can stop at a chosen step, and a wait for a state.
+The models implement the library's token-level protocol (:class:`EchoTranslator`), as the queue drives it.
 
 With them a test says "the long batch is at its 20th step, now a cheap request arrives" instead of
 sleeping and hoping the worker got that far; what it asserts holds however loaded the machine is.
@@ -11,15 +12,16 @@ import asyncio
 import threading
 import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Coroutine, TypeVar
+from typing import Any, AsyncIterator, Callable, Coroutine, Sequence, TypeVar
 
 import torch
 from fastapi import FastAPI
 
 from service.scheduling.queue import BatchingQueue
 from service.scheduling.registry import LoadedModel
+from translator.search.beam import Hypothesis, StepHook
 from translator.search.options import SearchOptions
-from translator.translate import Candidate, Translation
+from translator.seam import Candidate, PreparedText, TokenTranslation, Translation
 
 T = TypeVar("T")
 
@@ -73,15 +75,67 @@ class FakeClock:
                 condition.notify_all()
 
 
-class _WhitespaceTokenizer:
-    """One piece per word; the queue only counts them."""
+class Words:
+    """A fake's tokenizer: one id per distinct word, so the fake reads back the text it was given."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._words: list[str] = []
+
+    def encode(self, text: str) -> list[int]:
+        """One id per word."""
+        for word in text.split():
+            if word not in self._ids:
+                self._ids[word] = len(self._words)
+                self._words.append(word)
+        return [self._ids[word] for word in text.split()]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """The words of ``ids``, joined by spaces."""
+        return " ".join(self._words[i] for i in ids)
+
+
+class EchoTranslator:
+    """The token-level protocol (:class:`translator.seam.BatchTranslator`) of a model that echoes its input:
+    :meth:`prepare` makes one piece per word, and a hypothesis of the same pieces (:meth:`echo`) finishes as
+    ``<text>``. Subclasses decide how :meth:`translate_ids` gets there."""
+
+    default_search = SearchOptions()
+    device = "cpu"  # for the server's start-up log
+
+    def __init__(self) -> None:
+        self.words = Words()
+        self._loaded: LoadedModel | None = None
+
+    def prepare(self, texts: Sequence[str], restore_case: bool = True) -> list[PreparedText]:
+        return [PreparedText(self.words.encode(text), blank=not text.strip()) for text in texts]
+
+    def finish(self, prepared: PreparedText, result: TokenTranslation | None = None) -> Translation:
+        if prepared.blank:
+            return Translation("", 0.0, [Candidate("", 0.0)])
+        assert result is not None
+        text = f"<{self.words.decode(result.hypotheses[0].token_ids)}>"
+        return Translation(text, -1.0, [Candidate(text, -1.0)])
 
     @staticmethod
-    def encode(texts: list[str]) -> list[list[int]]:
-        return [[1] * len(text.split()) for text in texts]
+    def echo(ids: Sequence[int]) -> TokenTranslation:
+        """The search result that finishes as ``<text>`` for the text of ``ids``."""
+        return TokenTranslation([Hypothesis(list(ids), -1.0)])
+
+    def loaded(self) -> LoadedModel:
+        """This stand-in as a servable model (the same one every time: requests for it may share a batch)."""
+        if self._loaded is None:
+            self._loaded = LoadedModel("xx-yy", "xx", "yy", "fake", self)  # type: ignore[arg-type]
+        return self._loaded
 
 
-class StepwiseTranslator:
+    def install(self, app: FastAPI) -> None:
+        """Serve with this stand-in in place of every translator of ``app`` (after its lifespan loaded them)."""
+        for model in app.state.service.registry.models:
+            model.translator = self
+
+
+class StepwiseTranslator(EchoTranslator):
     """Stands in for the translator the queue calls: text ``t`` takes ``steps(t)`` decoding steps, each
     moving ``clock`` on by ``step_s``, and the search's step hook is called between steps as the real
     search calls it. Every text's translation is ``<text>``.
@@ -92,11 +146,9 @@ class StepwiseTranslator:
     so a test acts at a known point of the search.
     """
 
-    default_search = SearchOptions()
-
     def __init__(self, clock: FakeClock, steps: Callable[[str], int], step_s: float = STEP_S) -> None:
+        super().__init__()
         self.clock, self.steps, self.step_s = clock, steps, step_s
-        self.source_tokenizer = _WhitespaceTokenizer()
         self.calls: list[list[str]] = []
         self.called_at: list[float] = []
         self.steps_done: dict[str, int] = {}
@@ -106,18 +158,6 @@ class StepwiseTranslator:
         self.paused = threading.Event()  # set while the worker is held at a pause
         self._resume = threading.Event()
         self._pauses: set[tuple[str, int]] = set()
-        self._loaded: LoadedModel | None = None
-
-    def loaded(self) -> LoadedModel:
-        """This stand-in as a servable model (the same one every time: requests for it may share a batch)."""
-        if self._loaded is None:
-            self._loaded = LoadedModel("xx-yy", "xx", "yy", "fake", self)  # type: ignore[arg-type]
-        return self._loaded
-
-    def install(self, app: FastAPI) -> None:
-        """Serve with this stand-in in place of every translator of ``app`` (after its lifespan loaded them)."""
-        for model in app.state.service.registry.models:
-            model.translator = self
 
     def pause_after(self, text: str, step: int) -> None:
         """Hold the worker once, when ``text`` has done ``step`` steps, before the step hook runs."""
@@ -128,17 +168,19 @@ class StepwiseTranslator:
         self.paused.clear()
         self._resume.set()
 
-    def translate_detailed(self, texts: list[str], step_hook=None, **options: Any) -> list[Translation | None]:
-        """Decode ``texts`` step by step; abandoned texts get None, as from the real search."""
-        self.calls.append(list(texts))
+    def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
+                      step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
+        """Decode the batch step by step; abandoned texts get None, as from the real search."""
+        texts = [self.words.decode(ids) for ids in batch]
+        self.calls.append(texts)
         self.called_at.append(self.clock.now())
-        results: list[Translation | None] = [None] * len(texts)
+        results: list[TokenTranslation | None] = [None] * len(texts)
         active = list(range(len(texts)))
         while active:
             self.clock.advance(self.step_s)
             stepped = [(texts[index], self._count_step(texts[index])) for index in active]
             for index in [i for i in active if self.steps_done[texts[i]] >= self.steps(texts[i])]:
-                results[index] = Translation(f"<{texts[index]}>", -1.0, [Candidate(f"<{texts[index]}>", -1.0)])
+                results[index] = self.echo(batch[index])
                 self.finished.append(texts[index])
                 self.finished_at[texts[index]] = self.clock.now()
                 active.remove(index)

@@ -11,7 +11,9 @@ import asyncio
 from service.app import create_app
 from service.ops.metrics import ServiceMetrics
 from service.scheduling.queue import BatchingQueue
+from service.scheduling.registry import LoadedModel
 from translator.search.options import SearchOptions
+from translator.translate import Translator
 
 from tests.service.scheduling_fakes import (STEP_S, FakeClock, StepwiseTranslator, eventually, run_scenario, running,
                                             waiting)
@@ -89,6 +91,39 @@ def test_a_batch_holds_at_most_max_tokens_source_pieces():
 
     run_scenario(scenario())
     assert model.calls == [["a b", "c d"], ["e f"]]
+
+
+def test_a_batchs_token_budget_counts_padding_to_its_longest_sentence():
+    clock = FakeClock()
+    model = StepwiseTranslator(clock, lambda text: 1)
+    queue = BatchingQueue(ServiceMetrics(), window_s=0.0, max_tokens=10, clock=clock)
+
+    async def scenario():
+        async with running(queue):
+            return await queue.submit(model.loaded(), SearchOptions(), ["a b c d", "e", "f"])
+
+    run_scenario(scenario())
+    assert model.calls == [["a b c d", "e"], ["f"]]  # 2 x (4 + 1) fits in 10 positions, 3 x (4 + 1) does not
+
+
+def test_each_sentence_is_tokenized_once_however_the_batches_fall(tiny_model_dir, monkeypatch):
+    translator = Translator.from_pretrained(tiny_model_dir, device="cpu")
+    encoded = []
+    encode = translator.source_tokenizer.encode
+    monkeypatch.setattr(translator.source_tokenizer, "encode",
+                        lambda texts: encoded.append(list(texts)) or encode(texts))
+    model = LoadedModel("xx-yy", "xx", "yy", "v1", translator)
+    queue = BatchingQueue(ServiceMetrics(), window_s=0.0, max_sentences=2)
+    texts = ["a b c", "d e", "f g h a", "b"]
+
+    async def scenario():
+        async with running(queue):
+            return await queue.submit(model, SearchOptions(beam_size=2), texts)
+
+    results = run_scenario(scenario())
+    assert encoded == [texts]
+    assert queue.metrics.registry.get_sample_value("translator_batch_sentences_count") == 2
+    assert [result.text for result in results] == translator.translate(texts, beam_size=2)
 
 
 def test_concurrent_requests_are_merged_into_one_model_call(make_settings, serving, fake_model):

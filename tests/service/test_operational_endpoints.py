@@ -7,6 +7,7 @@ import asyncio
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.scheduling.registry import ModelRegistry
 
 
 def test_models_lists_languages_version_device_scores_and_domain(make_settings, tiny_model_dir, second_model_dir):
@@ -47,7 +48,7 @@ def test_ready_turns_200_after_the_warm_up_translation(make_settings, serving):
 
 def test_ready_is_503_while_the_warm_up_is_still_running(make_settings, serving, fake_model, monkeypatch):
     fake = fake_model(block=True)
-    monkeypatch.setattr("translator.translate.Translator.translate_detailed", fake)
+    monkeypatch.setattr("service.app.load_registry", lambda settings: ModelRegistry([fake.loaded()]))
     app = create_app(make_settings(warmup=True))
 
     async def run():

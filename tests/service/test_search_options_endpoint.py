@@ -6,21 +6,30 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from translator.search.options import DEFAULT_SEARCH, FIELD_NAMES
+from translator.search.options import DEFAULT_SEARCH
+
+
+class Recording:
+    """A model's translator that records the SearchOptions of every batch it searches (and then searches)."""
+
+    def __init__(self, translator, seen: list) -> None:
+        self.translator, self.seen = translator, seen
+
+    def __getattr__(self, name: str):
+        return getattr(self.translator, name)
+
+    def translate_ids(self, batch, options, step_hook=None):
+        self.seen.append(options)
+        return self.translator.translate_ids(batch, options, step_hook)
 
 
 @pytest.fixture(scope="module")
 def recorded(make_settings):
-    """A client whose models record the SearchOptions each model call searches with (and then search)."""
+    """A client whose models record the SearchOptions each model call searches with."""
     seen = []
     with TestClient(create_app(make_settings())) as client:
         for model in client.app.state.service.registry.models:
-            def record(texts, options=None, *, _real=model.translator.translate_detailed, **keywords):
-                search = {k: v for k, v in keywords.items() if k in FIELD_NAMES}
-                seen.append((options or DEFAULT_SEARCH).updated(**search))
-                return _real(texts, options, **keywords)
-
-            model.translator.translate_detailed = record
+            model.translator = Recording(model.translator, seen)
         yield client, seen
 
 

@@ -13,7 +13,8 @@ from service.api.schemas import TranslateRequest
 from training.cli import evaluate_main
 from translator.cli import build_parser
 from translator.store.checkpoint import CheckpointError, load_checkpoint, write_manifest
-from translator.search.options import DEFAULT_SEARCH, SearchOptions, model_search_defaults, search_options_from_args
+from translator.search.options import (DEFAULT_SEARCH, AboveLimit, SearchLimits, SearchOptions, model_search_defaults,
+                                      resolve_search, search_options_from_args)
 from translator.translate import Translator
 
 
@@ -75,6 +76,26 @@ def test_a_request_that_sets_nothing_searches_with_the_library_defaults():
     custom = TranslateRequest(text="a", model="m", beam_size=3, n_best=2, max_output_ratio=1.25,
                               return_attention=True).search_options(12, 512)
     assert custom == DEFAULT_SEARCH.updated(beam_size=3, n_best=2, max_output_ratio=1.25, return_attention=True)
+
+
+def test_the_resolver_widens_an_unset_beam_to_the_n_best_list_and_keeps_a_set_one():
+    greedy = DEFAULT_SEARCH.updated(beam_size=1)
+    assert resolve_search({}, greedy) == greedy
+    assert resolve_search({"n_best": 3}, greedy).beam_size == 3
+    assert resolve_search({"n_best": 3, "beam_size": 4}, greedy).beam_size == 4
+    with pytest.raises(ValueError, match="n_best \\(3\\) cannot be larger than beam_size \\(2\\)"):
+        resolve_search({"n_best": 3, "beam_size": 2}, greedy)
+
+
+def test_the_resolver_lowers_unset_options_to_the_limits_and_refuses_set_ones_above_them():
+    limits = SearchLimits(max_beam_size=3, max_output_length=40)
+    lowered = resolve_search({}, DEFAULT_SEARCH, limits)
+    assert (lowered.beam_size, lowered.max_output_length) == (3, 40)
+    for asked, limit_name in [({"beam_size": 4}, "max_beam_size"), ({"n_best": 4}, "max_beam_size"),
+                              ({"max_output_length": 41}, "max_output_length")]:
+        with pytest.raises(AboveLimit) as refused:
+            resolve_search(asked, DEFAULT_SEARCH, limits)
+        assert refused.value.limit_name == limit_name and str(refused.value).startswith(next(iter(asked)))
 
 
 def test_library_keywords_and_an_options_object_give_the_same_translations(translator):

@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from translator.search.protocol import DecodingModel
+from translator.search.protocol import DecodingModel, Memory, State
 from translator.search.options import SearchOptions
 from translator.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
@@ -58,6 +58,81 @@ def output_limits(src_lengths: torch.Tensor, options: SearchOptions) -> torch.Te
     return limits
 
 
+@dataclass
+class _Batch:
+    """The model's side of the sentences still being searched.
+
+    Rows are hypotheses, sentence-major: sentence ``i`` of the active ones owns rows ``i * beam`` to
+    ``i * beam + beam - 1`` of ``state`` and ``prev_ids``; ``memory`` has one row per sentence (attention
+    broadcasts it over the beam).
+    """
+
+    model: DecodingModel
+    memory: Memory
+    state: State
+    prev_ids: torch.Tensor  # (rows,) each hypothesis's last piece
+    active: torch.Tensor  # (sentences,) each active sentence's index in the input batch
+    beam: int
+
+    @classmethod
+    def start(cls, model: DecodingModel, src_ids: torch.Tensor, src_lengths: torch.Tensor, beam: int) -> "_Batch":
+        """Encode the batch and give every sentence ``beam`` rows of state, all starting at BOS."""
+        batch_size, device = src_ids.size(0), src_ids.device
+        memory, state = model.encode(src_ids, src_lengths)
+        if beam > 1:
+            state = model.select_state(state, torch.arange(batch_size, device=device).repeat_interleave(beam))
+        prev_ids = torch.full((batch_size * beam,), BOS_ID, dtype=torch.long, device=device)
+        return cls(model, memory, state, prev_ids, torch.arange(batch_size, device=device), beam)
+
+    def step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Advance the model by one piece: log-probabilities (rows, >= vocab_size) of every hypothesis's next
+        piece, in fp32 whatever the model's dtype, and its attention (rows, src_len)."""
+        logits, self.state, weights = self.model.step(self.prev_ids, self.state, self.memory)
+        return torch.log_softmax(logits.float(), dim=-1), weights
+
+    def keep(self, sentences: torch.Tensor) -> None:
+        """Keep only ``sentences`` (a 1-D index into the active sentences), with all their rows."""
+        rows = (sentences.unsqueeze(1) * self.beam + torch.arange(self.beam, device=sentences.device)).view(-1)
+        self.active = self.active[sentences]
+        self.memory = self.model.select_memory(self.memory, sentences)
+        self.state = self.model.select_state(self.state, rows)
+        self.prev_ids = self.prev_ids.index_select(0, rows)
+
+
+@dataclass
+class _Hypotheses:
+    """Hypotheses of the active sentences, sentence first: ``scores`` (sentences, k), ``tokens`` (sentences, k,
+    steps), ``attention`` (sentences, k, steps, src_len) or None, ``lengths`` (sentences, k) where they differ.
+    (Greedy search keeps one per sentence and drops the k dimension.)"""
+
+    scores: torch.Tensor
+    tokens: torch.Tensor
+    attention: torch.Tensor | None = None
+    lengths: torch.Tensor | None = None
+
+    def select(self, sentences: torch.Tensor) -> "_Hypotheses":
+        """The hypotheses of ``sentences`` (an index or a bool mask over the first dimension)."""
+        return _Hypotheses(self.scores[sentences], self.tokens[sentences],
+                           None if self.attention is None else self.attention[sentences],
+                           None if self.lengths is None else self.lengths[sentences])
+
+
+@dataclass
+class _Candidates:
+    """The best ``2 * beam`` one-piece extensions of each sentence's live hypotheses, best first.
+
+    ``scores`` (sentences, 2 * beam) are raw cumulative log-probabilities; ``ids`` the pieces added;
+    ``origin`` which live hypothesis (0 .. beam - 1) each extends; ``tokens`` (sentences, 2 * beam,
+    longest) and ``attention`` (sentences, 2 * beam, longest, src_len) their pieces and weights so far.
+    """
+
+    scores: torch.Tensor
+    ids: torch.Tensor
+    origin: torch.Tensor
+    tokens: torch.Tensor
+    attention: torch.Tensor | None
+
+
 @torch.inference_mode()
 def beam_search(
     model: DecodingModel,
@@ -69,11 +144,12 @@ def beam_search(
 ) -> SearchResult:
     """Beam search over a padded batch.
 
-    Every row the model computes is a live hypothesis: a candidate that ends in EOS leaves the
-    beam for the sentence's store of finished hypotheses (the ``beam_size`` best are kept), and
-    the beam is refilled with the best candidates that did not end. A sentence is done once it
-    has ``beam_size`` finished hypotheses, or at its length cap, where the live ones count as
-    finished too. Done sentences leave the batch.
+    Every row the model computes is a live hypothesis. Each step has four parts: expand the live
+    hypotheses by one piece (:func:`_expand`); retire the candidates that end in EOS to the sentence's
+    store of finished hypotheses, which keeps the ``beam_size`` best (:func:`_retire`); advance the
+    beam with the best candidates that did not end (:func:`_advance`); and prune the sentences that
+    are done from the batch (:func:`_prune`). A sentence is done once it has ``beam_size`` finished
+    hypotheses, or at its length cap, where the live ones count as finished too.
 
     Args:
         model: anything with the :class:`~translator.search.protocol.DecodingModel` calls: a
@@ -92,97 +168,122 @@ def beam_search(
     device = src_ids.device
     batch_size, src_len = src_ids.shape
     beam = options.beam_size
-    alpha = options.length_penalty
-    vocab_size = model.vocab_size  # logits may be wider, padded with -inf
-    memory, state = model.encode(src_ids, src_lengths)
+    batch = _Batch.start(model, src_ids, src_lengths, beam)
     limits = output_limits(src_lengths, options).to(device)
     longest = int(limits.max())
 
-    # One memory row per sentence (attention broadcasts it over the beam); beam rows of state.
-    state = model.select_state(state, torch.arange(batch_size, device=device).repeat_interleave(beam))
-
-    # Live hypotheses, per active sentence and beam; all of them have `step` pieces.
+    # Live hypotheses all have `step` pieces; only the first of each sentence's beam exists at the start.
     scores = torch.full((batch_size, beam), float("-inf"), device=device)  # raw cumulative log-probs
     scores[:, 0] = 0.0
-    tokens = torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device)
+    attention_shape = (batch_size, beam, longest, src_len)
+    live = _Hypotheses(scores, torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device),
+                       torch.zeros(attention_shape, device=device) if return_attention else None)
     # Finished hypotheses: the `beam` best per sentence, scores already length-normalised.
-    done_scores = torch.full((batch_size, beam), float("-inf"), device=device)
-    done_tokens = torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device)
-    done_lengths = torch.zeros(batch_size, beam, dtype=torch.long, device=device)
-    attention = done_attention = None
-    if return_attention:
-        attention = torch.zeros(batch_size, beam, longest, src_len, device=device)
-        done_attention = torch.zeros(batch_size, beam, longest, src_len, device=device)
-    prev_ids = torch.full((batch_size * beam,), BOS_ID, dtype=torch.long, device=device)
-    active = torch.arange(batch_size, device=device)  # original index of each active sentence
+    finished = _Hypotheses(
+        torch.full((batch_size, beam), float("-inf"), device=device),
+        torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device),
+        torch.zeros(attention_shape, device=device) if return_attention else None,
+        torch.zeros(batch_size, beam, dtype=torch.long, device=device),
+    )
     results: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
 
     for step in range(longest):
-        rows = active.numel()
-        logits, state, weights = model.step(prev_ids, state, memory)
-        logits = logits.float()  # no-op in fp32; scores accumulate in fp32 whatever the model's dtype
-        # What this step needs is the sentence's best `beam` candidates (the EOS ones among them
-        # finish) and its best `beam` candidates that do not end. A hypothesis holds at most one
-        # EOS candidate, so both sets lie within each hypothesis's own best beam + 1 pieces: a
-        # top-k over the vocabulary per hypothesis, then over beam x width.
-        width = min(beam + 1, vocab_size)
-        top_log_probs, top_ids = _top_k(torch.log_softmax(logits, dim=-1), width)
-        candidates = (scores.unsqueeze(-1) + top_log_probs.view(rows, beam, width)).view(rows, -1)
-        # All candidates have step + 1 pieces, so raw scores rank them as normalised ones would.
-        cand_scores, best = candidates.topk(2 * beam, dim=-1)  # (rows, 2 * beam), best first
-        origin = best // width
-        cand_ids = top_ids.view(rows, -1).gather(1, best)
-        cand_tokens = _gather_beams(tokens, origin)  # (rows, 2 * beam, longest)
-        cand_tokens[:, :, step] = cand_ids
-        cand_attention = None
-        if attention is not None:
-            cand_attention = _gather_beams(attention, origin)
-            cand_attention[:, :, step] = _gather_beams(weights.view(rows, beam, 1, src_len), origin)[:, :, 0]
-
-        # Candidates ending in EOS among the best `beam` join the finished store.
-        normaliser = float(length_normaliser(torch.tensor(step + 1), alpha))
-        rank = torch.arange(2 * beam, device=device).expand(rows, -1)
-        ends = (cand_ids == EOS_ID) & (rank < beam)
-        at_cap = limits[active] <= step + 1
-        # At the cap the best live candidates are finished as they are, without EOS.
-        alive_rank = torch.where(cand_ids == EOS_ID, rank + 2 * beam, rank)
-        alive_slots = alive_rank.topk(beam, dim=-1, largest=False).indices  # (rows, beam), by score
-        capped = torch.zeros_like(ends).scatter(1, alive_slots, at_cap.unsqueeze(1).expand(-1, beam))
-        joining = (ends | capped) & torch.isfinite(cand_scores)
-        joining_scores = torch.where(joining, cand_scores / normaliser, float("-inf"))
-        merged_scores, pick = torch.cat([done_scores, joining_scores], 1).topk(beam, dim=-1)
-        done_scores = merged_scores
-        done_tokens = _gather_beams(torch.cat([done_tokens, cand_tokens], 1), pick)
-        done_lengths = torch.cat([done_lengths, torch.full_like(cand_ids, step + 1)], 1).gather(1, pick)
-        if attention is not None:
-            done_attention = _gather_beams(torch.cat([done_attention, cand_attention], 1), pick)
-
-        # The beam continues with the best candidates that did not end.
-        scores = cand_scores.gather(1, alive_slots)
-        tokens = _gather_beams(cand_tokens, alive_slots)
-        if attention is not None:
-            attention = _gather_beams(cand_attention, alive_slots)
-        prev_ids = cand_ids.gather(1, alive_slots).view(-1)
-        beam_origin = origin.gather(1, alive_slots)
-        state = model.select_state(state, (torch.arange(rows, device=device).unsqueeze(1) * beam + beam_origin).view(-1))
-
-        done = at_cap | torch.isfinite(done_scores).all(dim=1)
-        done, leaving = _leaving(done, step_hook, active)
+        log_probs, weights = batch.step()
+        candidates = _expand(live, log_probs, weights, step, model.vocab_size)
+        at_cap = limits[batch.active] <= step + 1
+        unended = _best_unended(candidates.ids, beam)
+        finished = _retire(finished, candidates, unended, at_cap, step, options.length_penalty)
+        live = _advance(batch, candidates, unended)
+        done = at_cap | torch.isfinite(finished.scores).all(dim=1)
+        done, leaving = _leaving(done, step_hook, batch.active)
         if bool(leaving.any()):
-            _collect(results, active[done], done_tokens[done], done_scores[done], done_lengths[done],
-                     None if done_attention is None else done_attention[done], options.n_best)
-            keep = (~leaving).nonzero().squeeze(1)
-            if keep.numel() == 0:
+            _collect(results, batch.active[done], finished.select(done), options.n_best)
+            kept = _prune(batch, leaving, live, finished)
+            if kept is None:
                 break
-            active, scores, tokens = active[keep], scores[keep], tokens[keep]
-            done_scores, done_tokens, done_lengths = done_scores[keep], done_tokens[keep], done_lengths[keep]
-            if attention is not None:
-                attention, done_attention = attention[keep], done_attention[keep]
-            keep_rows = (keep.unsqueeze(1) * beam + torch.arange(beam, device=device)).view(-1)
-            memory = model.select_memory(memory, keep)
-            state = model.select_state(state, keep_rows)
-            prev_ids = prev_ids.index_select(0, keep_rows)
+            live, finished = kept
     return SearchResult(results)
+
+
+def _expand(live: _Hypotheses, log_probs: torch.Tensor, weights: torch.Tensor, step: int,
+            vocab_size: int) -> _Candidates:
+    """Each sentence's best ``2 * beam`` extensions of its live hypotheses by the piece at ``step``.
+
+    log_probs: (rows, >= vocab_size) and weights (rows, src_len) from :meth:`_Batch.step`.
+    """
+    sentences, beam = live.scores.shape
+    # What a step needs is the sentence's best `beam` candidates (the EOS ones among them finish) and its
+    # best `beam` candidates that do not end. A hypothesis holds at most one EOS candidate, so both sets
+    # lie within each hypothesis's own best beam + 1 pieces: a top-k over the vocabulary per hypothesis,
+    # then over beam x width.
+    width = min(beam + 1, vocab_size)
+    top_log_probs, top_ids = _top_k(log_probs, width)
+    extended = (live.scores.unsqueeze(-1) + top_log_probs.view(sentences, beam, width)).view(sentences, -1)
+    # All candidates have step + 1 pieces, so raw scores rank them as normalised ones would.
+    scores, best = extended.topk(2 * beam, dim=-1)  # (sentences, 2 * beam), best first
+    origin = best // width
+    ids = top_ids.view(sentences, -1).gather(1, best)
+    tokens = _gather_beams(live.tokens, origin)  # (sentences, 2 * beam, longest)
+    tokens[:, :, step] = ids
+    attention = None
+    if live.attention is not None:
+        attention = _gather_beams(live.attention, origin)
+        attention[:, :, step] = _gather_beams(weights.view(sentences, beam, 1, -1), origin)[:, :, 0]
+    return _Candidates(scores, ids, origin, tokens, attention)
+
+
+def _best_unended(ids: torch.Tensor, beam: int) -> torch.Tensor:
+    """(sentences, beam): the places among the candidates (``ids`` (sentences, 2 * beam), best first) of the
+    ``beam`` best that do not end in EOS, best first."""
+    rank = torch.arange(ids.size(1), device=ids.device).expand(ids.size(0), -1)
+    return torch.where(ids == EOS_ID, rank + ids.size(1), rank).topk(beam, dim=-1, largest=False).indices
+
+
+def _retire(finished: _Hypotheses, candidates: _Candidates, unended: torch.Tensor, at_cap: torch.Tensor,
+            step: int, alpha: float) -> _Hypotheses:
+    """The store of finished hypotheses after this step, still the ``beam`` best per sentence.
+
+    Candidates ending in EOS among a sentence's best ``beam`` join it; at a sentence's length cap
+    (``at_cap`` (sentences,)) its best unended candidates join it as they are, without EOS.
+    """
+    beam = unended.size(1)
+    normaliser = float(length_normaliser(torch.tensor(step + 1), alpha))
+    rank = torch.arange(2 * beam, device=unended.device).expand(unended.size(0), -1)
+    ends = (candidates.ids == EOS_ID) & (rank < beam)
+    capped = torch.zeros_like(ends).scatter(1, unended, at_cap.unsqueeze(1).expand(-1, beam))
+    joining = (ends | capped) & torch.isfinite(candidates.scores)
+    joining_scores = torch.where(joining, candidates.scores / normaliser, float("-inf"))
+    scores, pick = torch.cat([finished.scores, joining_scores], 1).topk(beam, dim=-1)
+    assert finished.lengths is not None
+    return _Hypotheses(
+        scores,
+        _gather_beams(torch.cat([finished.tokens, candidates.tokens], 1), pick),
+        None if finished.attention is None or candidates.attention is None
+        else _gather_beams(torch.cat([finished.attention, candidates.attention], 1), pick),
+        torch.cat([finished.lengths, torch.full_like(candidates.ids, step + 1)], 1).gather(1, pick),
+    )
+
+
+def _advance(batch: _Batch, candidates: _Candidates, unended: torch.Tensor) -> _Hypotheses:
+    """The live hypotheses of the next step: the best unended candidates. The batch's state and last pieces
+    are reordered to follow them."""
+    sentences, beam = unended.shape
+    batch.prev_ids = candidates.ids.gather(1, unended).view(-1)
+    origin = candidates.origin.gather(1, unended)
+    rows = torch.arange(sentences, device=unended.device).unsqueeze(1) * beam + origin
+    batch.state = batch.model.select_state(batch.state, rows.view(-1))
+    return _Hypotheses(candidates.scores.gather(1, unended), _gather_beams(candidates.tokens, unended),
+                       None if candidates.attention is None else _gather_beams(candidates.attention, unended))
+
+
+def _prune(batch: _Batch, leaving: torch.Tensor, *hypotheses: _Hypotheses) -> list[_Hypotheses] | None:
+    """Take the sentences ``leaving`` ((active,) bool) out of ``batch``; returns each of ``hypotheses``
+    without them, or None when no sentence is left."""
+    keep = (~leaving).nonzero().squeeze(1)
+    if keep.numel() == 0:
+        return None
+    batch.keep(keep)
+    return [kept.select(keep) for kept in hypotheses]
 
 
 def _leaving(
@@ -242,31 +343,23 @@ def _gather_beams(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return values.gather(1, index.view(*index.shape, *([1] * (values.dim() - 2))).expand(shape))
 
 
-def _collect(
-    results: list[list[Hypothesis]],
-    sentence_ids: torch.Tensor,
-    tokens: torch.Tensor,
-    final_scores: torch.Tensor,
-    lengths: torch.Tensor,
-    attention: torch.Tensor | None,
-    n_best: int,
-) -> None:
+def _collect(results: list[list[Hypothesis]], sentence_ids: torch.Tensor, finished: _Hypotheses, n_best: int) -> None:
     """Store the n best hypotheses of sentences that just finished searching.
 
-    tokens: (done, k, steps); final_scores (length-normalised), lengths: (done, k);
-    attention: (done, k, steps, src_len) or None.
+    finished: (done, k, ...) hypotheses with length-normalised scores and their lengths.
     """
-    order = final_scores.argsort(dim=1, descending=True)[:, :n_best]
-    final, lengths = final_scores.gather(1, order).tolist(), lengths.gather(1, order).tolist()
-    tokens = tokens.gather(1, order.unsqueeze(-1).expand(-1, -1, tokens.size(2))).tolist()
+    assert finished.lengths is not None
+    order = finished.scores.argsort(dim=1, descending=True)[:, :n_best]
+    final, lengths = finished.scores.gather(1, order).tolist(), finished.lengths.gather(1, order).tolist()
+    tokens = finished.tokens.gather(1, order.unsqueeze(-1).expand(-1, -1, finished.tokens.size(2))).tolist()
     for row, sentence in enumerate(sentence_ids.tolist()):
         for rank in range(len(order[row])):
             length = lengths[row][rank]
             pieces = tokens[row][rank][:length]
             ended = bool(pieces) and pieces[-1] == EOS_ID
             hyp_attention = None
-            if attention is not None:
-                hyp_attention = attention[row, int(order[row, rank]), :length].cpu()
+            if finished.attention is not None:
+                hyp_attention = finished.attention[row, int(order[row, rank]), :length].cpu()
             results[sentence].append(
                 Hypothesis(pieces[:-1] if ended else pieces, final[row][rank], hyp_attention, ended)
             )
@@ -288,38 +381,34 @@ def greedy_search(
     """
     device = src_ids.device
     batch_size, src_len = src_ids.shape
-    memory, state = model.encode(src_ids, src_lengths)
+    batch = _Batch.start(model, src_ids, src_lengths, beam=1)
     limits = output_limits(src_lengths, options).to(device)
-    scores = torch.zeros(batch_size, device=device)
-    prev_ids = torch.full((batch_size,), BOS_ID, dtype=torch.long, device=device)
-    active = torch.arange(batch_size, device=device)
-    tokens = torch.empty(batch_size, 0, dtype=torch.long, device=device)
-    attention = torch.empty(batch_size, 0, src_len, device=device) if return_attention else None
+    # One hypothesis per sentence: (sentences,) scores, (sentences, steps) tokens and attention.
+    found = _Hypotheses(torch.zeros(batch_size, device=device),
+                        torch.empty(batch_size, 0, dtype=torch.long, device=device),
+                        torch.empty(batch_size, 0, src_len, device=device) if return_attention else None)
     results: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
 
     for step in range(int(limits.max())):
-        logits, state, weights = model.step(prev_ids, state, memory)
-        best_log_prob, next_ids = _max(torch.log_softmax(logits.float(), dim=-1))
-        scores = scores + best_log_prob
-        finished = next_ids == EOS_ID  # a finished sentence leaves the batch at once
-        tokens = torch.cat([tokens, next_ids.unsqueeze(1)], dim=1)
-        if attention is not None:
-            attention = torch.cat([attention, weights.unsqueeze(1)], dim=1)
-        prev_ids = next_ids
-        done = finished | (limits[active] <= step + 1)
-        done, leaving = _leaving(done, step_hook, active)
+        log_probs, weights = batch.step()
+        best_log_prob, next_ids = _max(log_probs)
+        attention = None if found.attention is None else torch.cat([found.attention, weights.unsqueeze(1)], dim=1)
+        found = _Hypotheses(found.scores + best_log_prob, torch.cat([found.tokens, next_ids.unsqueeze(1)], dim=1),
+                            attention)
+        batch.prev_ids = next_ids
+        done = (next_ids == EOS_ID) | (limits[batch.active] <= step + 1)  # a finished sentence leaves at once
+        done, leaving = _leaving(done, step_hook, batch.active)
         if bool(leaving.any()):
+            ending = found.select(done)
             lengths = torch.full_like(next_ids[done], step + 1)
-            final = scores[done] / length_normaliser(lengths, options.length_penalty)
-            _collect(results, active[done], tokens[done].unsqueeze(1), final.unsqueeze(1), lengths.unsqueeze(1),
-                     None if attention is None else attention[done].unsqueeze(1), 1)
-            keep = (~leaving).nonzero().squeeze(1)
-            if keep.numel() == 0:
+            final = ending.scores / length_normaliser(lengths, options.length_penalty)
+            _collect(results, batch.active[done], _Hypotheses(
+                final.unsqueeze(1), ending.tokens.unsqueeze(1),
+                None if ending.attention is None else ending.attention.unsqueeze(1), lengths.unsqueeze(1)), 1)
+            kept = _prune(batch, leaving, found)
+            if kept is None:
                 break
-            active, scores, tokens, prev_ids = active[keep], scores[keep], tokens[keep], prev_ids[keep]
-            attention = None if attention is None else attention[keep]
-            memory = model.select_memory(memory, keep)
-            state = model.select_state(state, keep)
+            [found] = kept
     return SearchResult(results)
 
 

@@ -1,8 +1,10 @@
 """``SearchOptions``: how to decode, with the defaults of the library, the CLIs and the service in one place.
 
-The library takes one (``Translator.translate_detailed(texts, options)``, or its fields as keywords),
-the CLIs take their flag defaults from :data:`DEFAULT_SEARCH`, and the service's request schema
-builds one (``TranslateRequest.search_options``); nothing else states a default.
+:func:`resolve_search` turns what a caller set into options: the library (``Translator.translate_detailed``
+keywords), the CLIs (:func:`search_options_from_args`) and the service's request schema
+(``TranslateRequest.search_options``) all call it, so "an unset beam widens to the n-best list" and a
+server's limits are written once. :func:`check_option` is the one check of an option's value;
+``SearchOptions`` and the request schema both use it.
 
 A checkpoint may say how it is meant to be searched (``"default_search": {"beam_size": 1}`` in its
 metadata, e.g. a distilled student made for greedy search): :func:`model_search_defaults` applies
@@ -16,6 +18,40 @@ import argparse
 import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
+
+
+def check_option(name: str, value: Any) -> None:
+    """Check one option's value on its own: counts are integers >= 1, ``length_penalty`` a finite number >= 0,
+    ``max_output_ratio`` a finite number > 0 or None.
+
+    Raises:
+        ValueError: naming the option and the value.
+    """
+    if name in ("beam_size", "n_best", "max_output_length"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+        return
+    if value is None and name == "max_output_ratio":
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if name == "length_penalty" and value < 0:
+        raise ValueError(f"length_penalty must be >= 0, got {value}")
+    if name == "max_output_ratio" and value <= 0:
+        raise ValueError(f"max_output_ratio must be > 0, got {value}")
+
+
+def check_n_best(n_best: int, beam_size: int) -> None:
+    """Check that the n-best list fits in the beam.
+
+    Raises:
+        ValueError: naming both values.
+    """
+    if n_best > beam_size:
+        raise ValueError(f"n_best must be between 1 and beam_size: n_best ({n_best}) cannot be larger than "
+                         f"beam_size ({beam_size})")
 
 
 @dataclass(frozen=True)
@@ -37,26 +73,9 @@ class SearchOptions:
     return_attention: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("beam_size", "n_best", "max_output_length"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
-        for name in ("length_penalty", "max_output_ratio"):
-            value = getattr(self, name)
-            if value is None and name == "max_output_ratio":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-        if self.beam_size < 1:
-            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
-        if not 1 <= self.n_best <= self.beam_size:
-            raise ValueError(f"n_best must be between 1 and beam_size ({self.beam_size}), got {self.n_best}")
-        if self.length_penalty < 0:
-            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
-        if self.max_output_length < 1:
-            raise ValueError(f"max_output_length must be >= 1, got {self.max_output_length}")
-        if self.max_output_ratio is not None and self.max_output_ratio <= 0:
-            raise ValueError(f"max_output_ratio must be > 0, got {self.max_output_ratio}")
+        for name in CHECKED_FIELDS:
+            check_option(name, getattr(self, name))
+        check_n_best(self.n_best, self.beam_size)
 
     def updated(self, **changes: Any) -> "SearchOptions":
         """A copy with ``changes`` applied (validated again).
@@ -70,6 +89,8 @@ class SearchOptions:
         return replace(self, **changes)
 
 
+CHECKED_FIELDS = ("beam_size", "n_best", "length_penalty", "max_output_length", "max_output_ratio")
+"""The options whose values :func:`check_option` checks (``return_attention`` is a flag)."""
 FIELD_NAMES = frozenset(f.name for f in fields(SearchOptions))
 DEFAULT_SEARCH = SearchOptions()
 """The defaults, for flag defaults and help texts (``DEFAULT_SEARCH.beam_size``)."""
@@ -89,6 +110,50 @@ def model_search_defaults(metadata: Mapping[str, Any]) -> SearchOptions:
     if unknown:
         raise ValueError(f"default_search may set {list(MODEL_DEFAULT_FIELDS)}, not {unknown}")
     return DEFAULT_SEARCH.updated(**{name: value for name, value in stated.items() if value is not None})
+
+
+@dataclass(frozen=True)
+class SearchLimits:
+    """What a server lets a request ask for: ``max_beam_size`` bounds ``beam_size`` and ``n_best``,
+    ``max_output_length`` the output cap."""
+
+    max_beam_size: int
+    max_output_length: int
+
+
+class AboveLimit(ValueError):
+    """An option asked for above a :class:`SearchLimits` limit; ``limit_name`` is the limit's field name."""
+
+    def __init__(self, option: str, value: int, limit_name: str, limit: int) -> None:
+        super().__init__(f"{option} {value} is above the limit of {limit} ({limit_name})")
+        self.option, self.value, self.limit_name, self.limit = option, value, limit_name, limit
+
+
+def resolve_search(asked: Mapping[str, Any], defaults: SearchOptions = DEFAULT_SEARCH,
+                   limits: SearchLimits | None = None) -> SearchOptions:
+    """The options a caller asked for: ``asked`` (only the options it set) over ``defaults`` (the model's,
+    from :func:`model_search_defaults`). A beam the caller did not set is widened to the n-best list it
+    asked for. With ``limits``, what the caller left unset is lowered to them and what it set must not
+    exceed them.
+
+    Raises:
+        TypeError: a name that is not a search option.
+        AboveLimit: an option set above ``limits``.
+        ValueError: a value out of range, naming the option.
+    """
+    if limits is not None:
+        for option, limit_name, limit in (("beam_size", "max_beam_size", limits.max_beam_size),
+                                          ("n_best", "max_beam_size", limits.max_beam_size),
+                                          ("max_output_length", "max_output_length", limits.max_output_length)):
+            value = asked.get(option)
+            if isinstance(value, int) and value > limit:
+                raise AboveLimit(option, value, limit_name, limit)
+        defaults = defaults.updated(beam_size=min(defaults.beam_size, limits.max_beam_size),
+                                    max_output_length=min(defaults.max_output_length, limits.max_output_length))
+    n_best = asked.get("n_best", defaults.n_best)
+    if "beam_size" not in asked and isinstance(n_best, int) and n_best > defaults.beam_size:
+        defaults = defaults.updated(beam_size=n_best)
+    return defaults.updated(**asked)
 
 
 def add_search_arguments(parser: argparse.ArgumentParser, n_best: bool = True) -> None:
@@ -114,16 +179,11 @@ def add_search_arguments(parser: argparse.ArgumentParser, n_best: bool = True) -
 
 
 def search_options_from_args(args: argparse.Namespace, defaults: SearchOptions = DEFAULT_SEARCH) -> SearchOptions:
-    """The options a command's flags (from :func:`add_search_arguments`) ask for; ``defaults`` (the
-    model's, from :func:`model_search_defaults`) fill in ``--beam-size`` (widened to ``--n-best``) and
-    ``--length-penalty`` when they are not given.
+    """The options a command's flags (from :func:`add_search_arguments`) ask for, resolved over ``defaults``
+    (the model's, from :func:`model_search_defaults`) by :func:`resolve_search`.
 
     Raises:
         ValueError: a value out of range, naming the option.
     """
-    n_best = getattr(args, "n_best", DEFAULT_SEARCH.n_best)
-    return SearchOptions(  # without --beam-size, the beam is at least as wide as the n-best list asked for
-        beam_size=max(n_best, defaults.beam_size) if args.beam_size is None else args.beam_size, n_best=n_best,
-        length_penalty=defaults.length_penalty if args.length_penalty is None else args.length_penalty,
-        max_output_length=args.max_output_length, max_output_ratio=args.max_output_ratio,
-    )
+    asked = {name: getattr(args, name, None) for name in CHECKED_FIELDS}
+    return resolve_search({name: value for name, value in asked.items() if value is not None}, defaults)
