@@ -128,6 +128,9 @@ class OptimConfig(_Section):
     """How to train."""
 
     output_dir: Path = Field(Path("runs/model"), description="run directory: checkpoints, logs, plots")
+    init_from: Path | None = Field(
+        None, description="start a new run from this checkpoint directory's weights, tokenizers and casing table "
+        "(fine-tuning, or continuing on another machine): fresh optimizer, lr warmed up again from its step")
     batch_tokens: int = Field(4000, ge=1, description="target+source pieces per batch (padding included)")
     max_epochs: int = Field(30, ge=1, description="stop after this many epochs")
     max_steps: int = Field(0, ge=0, description="stop after this many updates (0: no limit)")

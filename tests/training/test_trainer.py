@@ -54,6 +54,28 @@ def test_resumed_run_ends_exactly_where_an_uninterrupted_run_ends(corpus, tmp_pa
     assert [r["step"] for r in read_log(tmp_path / "interrupted")] == [20, 30, 40, 60, 70]
 
 
+def test_warm_start_continues_from_a_checkpoint_with_its_tokenizers_and_step(corpus, tmp_path):
+    best = run(corpus, tmp_path / "first", max_steps="60", attention_plots="0", keep_snapshots="0")
+    first = read_log(tmp_path / "first")[-1]
+    run(corpus, tmp_path / "second", max_steps="80", attention_plots="0", init_from=str(best))
+    second = read_log(tmp_path / "second")
+    # it counts on from the checkpoint's step and starts where the checkpoint was, not from scratch
+    assert [r["step"] for r in second] == [80]
+    assert second[0]["train_loss"] < 1.1 * first["train_loss"]
+    assert second[0]["lr"] > 0
+    for name in ("source.spm", "target.spm"):
+        assert (tmp_path / "second" / name).read_bytes() == (tmp_path / "first" / name).read_bytes()
+    assert load_checkpoint(tmp_path / "second" / "last").metadata["training"]["step"] == 80
+
+
+def test_warm_start_from_a_different_model_is_refused_by_name(corpus, tmp_path, capsys):
+    best = run(corpus, tmp_path / "first", max_steps="20", attention_plots="0", keep_snapshots="0")
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "second", max_steps="40").items()]
+    assert train_main(flags + [f"--train.init_from={best}", "--model.decoder_hidden_size=24"]) == 2
+    error = capsys.readouterr().err
+    assert "init_from" in error and str(best) in error
+
+
 def test_starting_over_an_existing_run_without_resume_is_refused(corpus, tmp_path, capsys):
     run(corpus, tmp_path / "run", max_steps="5", attention_plots="0")
     flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, tmp_path / "run").items()]

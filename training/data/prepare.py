@@ -214,11 +214,16 @@ def _train_tokenizers(config: TrainConfig, run_dir: Path, counts: dict[str, int]
     # existed resumes without one.
     CaseRestorer.from_lines(src).save(run_dir)
     del src, tgt
-    for tokenizer, name in zip((source, target), TOKENIZER_FILES):
+    save_tokenizers(run_dir, (source, target))
+    return source, target
+
+
+def save_tokenizers(run_dir: Path, tokenizers: tuple[Tokenizer, Tokenizer]) -> None:
+    """Write the run's sentencepiece models (atomically: a run killed here keeps the old or the new)."""
+    for tokenizer, name in zip(tokenizers, TOKENIZER_FILES):
         staging = run_dir / f".{name}.tmp"
         tokenizer.save(staging)
-        os.replace(staging, run_dir / name)  # a run killed here keeps the old model or the new one
-    return source, target
+        os.replace(staging, run_dir / name)
 
 
 def _sample_shares(corpora: list[CorpusConfig], counts: dict[str, int], sample_size: int) -> list[int]:

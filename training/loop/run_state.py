@@ -12,9 +12,10 @@ from typing import Any
 import torch
 
 from training.config import TrainConfig
+from training.data.prepare import save_tokenizers
 from translator import __version__
 from translator.text.casing import CaseRestorer
-from translator.store.checkpoint import load_checkpoint, save_checkpoint
+from translator.store.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from translator.model.seq2seq import Seq2Seq
 from translator.text.tokenizer import Tokenizer
 
@@ -33,6 +34,7 @@ class TrainingState:
     validations_without_improvement: int = 0
     validations_since_decay: int = 0
     stopped_early: bool = False  # patience ran out or the lr decayed away; resume will not continue
+    warm_start_step: int = 0  # the step of the checkpoint a warm-started run began from (lr warms up again)
 
 
 def metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]) -> dict[str, Any]:
@@ -46,7 +48,8 @@ def metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]
             "domain": config.data.domain,
             **_training_files(config),
         },
-        "training": {"step": state.step, "epoch": state.epoch, "trainer_version": __version__},
+        "training": {"step": state.step, "epoch": state.epoch, "lr_scale": state.lr_scale,
+                     "trainer_version": __version__},
         "validation": scores,
         "validation_selection": config.data.selection_rule(),
     }
@@ -94,6 +97,32 @@ def load_last(run_dir: Path, model: Seq2Seq, optimizer: torch.optim.Optimizer) -
     random.setstate(_to_tuple(payload["python_rng"]))
     known = TrainingState.__dataclass_fields__
     return TrainingState(**{k: v for k, v in payload["state"].items() if k in known})
+
+
+def warm_start(run_dir: Path, source: Path) -> Checkpoint:
+    """Load (verified) the checkpoint a new run starts from, and write its tokenizers and casing
+    table into ``run_dir`` so that the run's data is prepared with them (before ``prepare_data``)."""
+    checkpoint = load_checkpoint(source)
+    save_tokenizers(run_dir, (checkpoint.source_tokenizer, checkpoint.target_tokenizer))
+    if checkpoint.case_restorer:
+        checkpoint.case_restorer.save(run_dir)
+    return checkpoint
+
+
+def load_warm_start(checkpoint: Checkpoint, source: Path, model: Seq2Seq) -> TrainingState:
+    """Put ``checkpoint``'s weights into ``model`` and continue counting from its step and lr decay.
+
+    Raises:
+        CheckpointError: if its model differs from the configured one.
+    """
+    if checkpoint.model.config != model.config:
+        raise CheckpointError(f"train.init_from: {source} holds a different model ({checkpoint.model.config}) "
+                              f"from the configured one ({model.config})")
+    model.load_state_dict({name: tensor.float() for name, tensor in checkpoint.model.state_dict().items()})
+    training = checkpoint.metadata.get("training", {})
+    step = int(training.get("step", 0))
+    return TrainingState(step=step, epoch=int(training.get("epoch", 0)),
+                         lr_scale=float(training.get("lr_scale", 1.0)), warm_start_step=step)
 
 
 def _to_tuple(value: Any) -> Any:

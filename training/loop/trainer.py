@@ -37,10 +37,12 @@ from training.data.batching import Batch
 from training.config import OptimConfig, TrainConfig
 from training.data.prepare import PreparedData, prepare_data
 from training.loop.loss import LossModule, make_optimizer
-from training.loop.run_state import STATE_FILE, TrainingState, load_last, metadata, save_last, save_snapshot
+from training.loop.run_state import (
+    STATE_FILE, TrainingState, load_last, load_warm_start, metadata, save_last, save_snapshot, warm_start,
+)
 from training.loop.validation import apply_validation, validate
 from translator.memory import keep_freed_memory, release_freed_memory
-from translator.store.checkpoint import resolve_device, save_checkpoint
+from translator.store.checkpoint import load_checkpoint, resolve_device, save_checkpoint
 from translator.model.seq2seq import Seq2Seq
 
 # Ranks other than 0 wait in a collective while rank 0 prepares a corpus (minutes for tens of
@@ -90,12 +92,19 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     run_dir = _check_run_dir(Path(opt.output_dir), resume, rank)
     random.seed(opt.seed)
     torch.manual_seed(opt.seed)
-    data = prepare_data(config, run_dir, resume, rank)  # rank 0 prepares; every rank maps the result
+    warm = warm_start(run_dir, opt.init_from) if opt.init_from and not resume and rank == 0 else None
+    # A warm start brings its tokenizers, so its data is prepared as a resumed run's is.
+    data = prepare_data(config, run_dir, resume or bool(opt.init_from), rank)  # rank 0 prepares; all map it
     config = _with_vocab_sizes(config, data)
     run = _start(config, data, device, run_dir, rank, world_size)
-    state = load_last(run_dir, run.model, run.optimizer) if resume else TrainingState()
     if resume:
+        state = load_last(run_dir, run.model, run.optimizer)
         _log(f"resuming at step {state.step}, epoch {state.epoch}, batch {state.batch_in_epoch}")
+    elif opt.init_from:
+        state = load_warm_start(warm or load_checkpoint(opt.init_from), opt.init_from, run.model)
+        _log(f"starting from {opt.init_from} (step {state.step}, epoch {state.epoch}) with a fresh optimizer")
+    else:
+        state = TrainingState()
     window = Window()
     while not _finished(state, opt):
         batches = data.train.epoch_batches(opt.batch_tokens, opt.seed + state.epoch, rank, world_size)
@@ -206,8 +215,10 @@ def _finished(state: TrainingState, opt: OptimConfig) -> bool:
 
 
 def _learning_rate(opt: OptimConfig, state: TrainingState) -> float:
-    """Linear warm-up to the peak lr, times the decay applied on plateaus."""
-    return opt.learning_rate * state.lr_scale * min(1.0, (state.step + 1) / max(1, opt.warmup_steps))
+    """Linear warm-up to the peak lr (again after a warm start: the optimizer's moments are new),
+    times the decay applied on plateaus."""
+    warmed = state.step - state.warm_start_step + 1
+    return opt.learning_rate * state.lr_scale * min(1.0, warmed / max(1, opt.warmup_steps))
 
 
 def _start(config: TrainConfig, data: PreparedData, device: torch.device, run_dir: Path, rank: int,
