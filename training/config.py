@@ -176,6 +176,22 @@ class TrainConfig(_Section):
         return self
 
 
+def portable_path(path: str | Path) -> str:
+    """``path`` as written into a released model's metadata: relative to the working directory
+    when it lies under it (configs name data relative to the project root), else with the home
+    directory shown as ``~``, so metadata does not carry one machine's absolute layout."""
+    path = Path(path)
+    if not path.is_absolute():
+        return str(path)
+    for base, shown in ((Path.cwd(), None), (Path.home(), "~")):
+        try:
+            relative = path.relative_to(base)
+        except ValueError:
+            continue
+        return str(relative) if shown is None else f"{shown}/{relative}"
+    return str(path)
+
+
 def load_config(path: Path | None, overrides: dict[str, str]) -> TrainConfig:
     """Read a YAML config (optional) and apply dotted overrides like ``{"train.learning_rate": "3e-4"}``.
 

@@ -34,3 +34,15 @@ def test_help_lists_every_config_field(capsys):
     out = capsys.readouterr().out
     for flag in ("--data.train_src", "--model.rnn_type", "--train.label_smoothing", "--tokenizer.vocab_size", "--resume"):
         assert flag in out
+
+
+def test_metadata_paths_do_not_carry_the_machine_layout(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from training.config import portable_path
+
+    monkeypatch.chdir(tmp_path)
+    assert portable_path("../shared/data/train.de") == "../shared/data/train.de"
+    assert portable_path(tmp_path / "runs" / "x" / "snapshots") == "runs/x/snapshots"
+    assert portable_path(Path.home() / "runs" / "y") == "~/runs/y"
+    assert portable_path("/opt/elsewhere/model") == "/opt/elsewhere/model"

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from training.config import TrainConfig
+from training.config import TrainConfig, portable_path
 from training.data.prepare import save_tokenizers
 from translator import __version__
 from translator.text.casing import CaseRestorer
@@ -58,8 +58,8 @@ def metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]
 def _training_files(config: TrainConfig) -> dict[str, Any]:
     """The files trained on: ``train_src``/``train_tgt``, or the mixture's corpora with their weights."""
     if not config.data.corpora:
-        return {"train_src": str(config.data.train_src), "train_tgt": str(config.data.train_tgt)}
-    return {"corpora": [{"name": c.name, "src": str(c.src), "tgt": str(c.tgt), "weight": c.weight}
+        return {"train_src": portable_path(config.data.train_src), "train_tgt": portable_path(config.data.train_tgt)}
+    return {"corpora": [{"name": c.name, "src": portable_path(c.src), "tgt": portable_path(c.tgt), "weight": c.weight}
                         for c in config.data.corpora]}
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 
+from training.config import portable_path
 from translator.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
@@ -34,7 +35,7 @@ def average_checkpoints(directories: list[Path], output: Path, half_precision: b
         for name, tensor in other.model.state_dict().items():
             total[name] += tensor.double()
     first.model.load_state_dict({name: (tensor / len(directories)).float() for name, tensor in total.items()})
-    metadata = {**first.metadata, "averaged_from": [str(d) for d in directories]}
+    metadata = {**first.metadata, "averaged_from": [portable_path(d) for d in directories]}
     metadata.pop("validation", None)  # the average has not been validated
     return save_checkpoint(output, first.model, first.source_tokenizer, first.target_tokenizer, metadata,
                            half_precision=half_precision, case_restorer=first.case_restorer)

@@ -21,6 +21,7 @@ from training.release.evaluate import evaluate_sets
 from training.release.named_sets import (
     RUN_CONFIG, NamedSet, add_set_arguments, config_sets, sets_from_args, weighted_mean, weighting_rule,
 )
+from training.config import portable_path
 from translator.store.checkpoint import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
 from translator.search.options import DEFAULT_SEARCH
 
@@ -66,11 +67,11 @@ def select(run_dir: Path, sets: list[NamedSet], output: Path, lasts: tuple[int, 
         summary = "; ".join(f"{description} {score:.2f}" for description, score in scores.items())
         metadata = {
             **checkpoint.metadata,
-            "selection": f"{winner} of the run {run_dir}, chosen by beam-{beam_size} {_rule(sets)} "
+            "selection": f"{winner} of the run {portable_path(run_dir)}, chosen by beam-{beam_size} {_rule(sets)} "
                          f"(translator-select): {summary}",
             "selection_scores": {
                 "chosen": winner, "rule": weighting_rule(sets), "beam_size": beam_size,
-                "sets": {one.name: {"src": str(one.src), "ref": str(one.ref), "weight": one.weight} for one in sets},
+                "sets": {one.name: {"src": portable_path(one.src), "ref": portable_path(one.ref), "weight": one.weight} for one in sets},
                 "candidates": measured,
             },
         }

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from training.config import portable_path
 from training.release.evaluate import evaluate
 from training.release.named_sets import NamedSet, add_set_arguments, sets_from_args
 from translator.store.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
@@ -123,7 +124,8 @@ def _score_set(staging: Path, destination: Path, test_set: NamedSet, beam_sizes:
             "bleu": report["bleu"], "chrf": report["chrf"], "bleu_signature": report["bleu_signature"],
             "chrf_signature": report["chrf_signature"], "sentences": report["sentences"],
             "seconds_on_cpu": report["seconds"],
-            "command": f"translator-evaluate {destination} --src {test_set.src} --ref {test_set.ref} "
+            "command": f"translator-evaluate {portable_path(destination)} --src {portable_path(test_set.src)} "
+                       f"--ref {portable_path(test_set.ref)} "
                        f"--beam-size {beam_size} --length-penalty {length_penalty} --device cpu",
         }
     return scores
