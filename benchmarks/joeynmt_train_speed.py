@@ -5,7 +5,10 @@
    a CPU build; JoeyNMT never becomes a dependency of this project. The two extra pins make
    JoeyNMT 2.3.0 run at all: it imports ``importlib_metadata`` without declaring it, and it calls
    ``SentencePieceProcessor.SetVocabulary``, which sentencepiece 0.2.1 and later no longer have.
-2. Runs ``benchmarks/train_speed.py`` (our trainer's step, 128-sentence batches).
+2. Runs ``benchmarks/train_speed.py`` (our trainer's step, 128-sentence batches), once per
+   ``--our-precision`` (fp32 and/or bf16 autocast; default: the config's ``train.precision``), each
+   in its own process with the trainer's process settings (``train.keep_freed_memory``, which
+   ``--keep-freed-memory``/``--no-keep-freed-memory`` override).
 3. Writes ``joeynmt_multi30k_gru.yaml`` (the same model, data, sentencepiece models and batch size)
    into a temporary directory, trains JoeyNMT for ``--steps`` updates and reads the "Tokens per Sec"
    of its log lines, dropping the first logging window (start-up and warm-up).
@@ -17,6 +20,7 @@ also compares tokens/s per matmul GFLOP/s.
 Usage::
 
     python benchmarks/joeynmt_train_speed.py --model models/de-en --json benchmarks/results/joeynmt_train_speed.json
+    python benchmarks/joeynmt_train_speed.py --model models/de-en --our-precision fp32 bf16
 """
 
 from __future__ import annotations
@@ -56,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=100, help="JoeyNMT updates to train (default: 100)")
     parser.add_argument("--logging-freq", type=int, default=10, help="JoeyNMT logging interval (default: 10)")
     parser.add_argument("--our-steps", type=int, default=30, help="timed steps of train_speed.py (default: 30)")
+    parser.add_argument("--our-precision", nargs="+", choices=["fp32", "bf16"],
+                        help="train.precision of our runs, one train_speed.py run each, e.g. 'fp32 bf16' "
+                        "(default: one run with the config's)")
+    parser.add_argument("--keep-freed-memory", action=argparse.BooleanOptionalAction,
+                        help="train.keep_freed_memory of our runs (default: the config's)")
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
                         help="SIGSTOP this process (e.g. a training run) while timing; repeatable")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
@@ -97,11 +106,15 @@ def write_vocabulary(tokenizer: Tokenizer, path: Path) -> int:
     return len(pieces)
 
 
-def run_ours(args: argparse.Namespace, work_dir: Path) -> dict:
-    """Run train_speed.py and return its JSON."""
-    output = work_dir / "ours.json"
+def run_ours(args: argparse.Namespace, work_dir: Path, precision: str | None) -> dict:
+    """Run train_speed.py at ``precision`` (None: the config's) and return its JSON."""
+    output = work_dir / f"ours-{precision or 'config'}.json"
     command = [sys.executable, str(HERE / "train_speed.py"), "--model", str(args.model),
                "--steps", str(args.our_steps), "--json", str(output)]
+    if precision:
+        command += ["--precision", precision]
+    if args.keep_freed_memory is not None:
+        command.append("--keep-freed-memory" if args.keep_freed_memory else "--no-keep-freed-memory")
     for pid in args.pause_pid:
         command += ["--pause-pid", str(pid)]
     subprocess.run(command, check=True)
@@ -179,13 +192,15 @@ def format_table(results: dict) -> str:
         f"| JoeyNMT 2.3.0 | random (its sampler) | {results['joeynmt']['steps'] - results['joeynmt']['logging_freq']} "
         f"| {joey:.0f} | 1.00 | {results['joeynmt']['matmul_gflops_beside']:.0f} | {joey_norm:.2f} | 1.00 |",
     ]
-    for row in results["ours"]["rows"]:
-        norm = row["target_tokens_per_second_per_gflops"]
-        lines.append(
-            f"| ours (train_speed.py) | {row['batching']} | {row['steps']} "
-            f"| {row['target_tokens_per_second']:.0f} | {row['target_tokens_per_second'] / joey:.2f} "
-            f"| {row['matmul_gflops_beside']:.0f} | {norm:.2f} | {norm / joey_norm:.2f} |"
-        )
+    for ours in results["ours"]:
+        memory = "" if ours["keep_freed_memory"] else ", freed memory returned"
+        for row in ours["rows"]:
+            norm = row["target_tokens_per_second_per_gflops"]
+            lines.append(
+                f"| ours (train_speed.py, {ours['precision']}{memory}) | {row['batching']} | {row['steps']} "
+                f"| {row['target_tokens_per_second']:.0f} | {row['target_tokens_per_second'] / joey:.2f} "
+                f"| {row['matmul_gflops_beside']:.0f} | {norm:.2f} | {norm / joey_norm:.2f} |"
+            )
     return "\n".join(lines)
 
 
@@ -196,20 +211,24 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_line(machine), flush=True)
     with tempfile.TemporaryDirectory(prefix="joeynmt-speed-") as tmp:
         work_dir = Path(tmp)
-        ours = run_ours(args, work_dir)
+        ours = [run_ours(args, work_dir, precision) for precision in args.our_precision or [None]]
         joeynmt = run_joeynmt(python, args, work_dir)
     results = {
         "benchmark": "joeynmt_train_speed",
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
         "machine": machine,
         "code": code_version(),
+        "our_settings": [{"precision": run["precision"], "keep_freed_memory": run["keep_freed_memory"],
+                          "keep_freed_memory_in_effect": run["keep_freed_memory_in_effect"],
+                          "torch_threads": run["torch_threads"]} for run in ours],
         "joeynmt": joeynmt,
         "ours": ours,
-        "ratio_ours_random_to_joeynmt": next(
-            (row["target_tokens_per_second"] / joeynmt["target_tokens_per_second_mean"]
-             for row in ours["rows"] if row["batching"] == "random"), None),
+        "ratio_ours_random_to_joeynmt": {
+            run["precision"]: row["target_tokens_per_second"] / joeynmt["target_tokens_per_second_mean"]
+            for run in ours for row in run["rows"] if row["batching"] == "random"},
         "paused_pids": args.pause_pid,
         "joeynmt_paused_seconds": pausing.total_paused_seconds,
+        "paused_seconds_total": pausing.total_paused_seconds + sum(run["paused_seconds"] for run in ours),
     }
     print_and_save(format_table(results), results, args.json)
     return 0

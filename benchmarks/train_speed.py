@@ -1,7 +1,13 @@
 """Training throughput: target pieces/s of full training steps for the shipped config.
 
-A step is what ``training.loop.trainer`` does per batch: build the padded batch, forward with teacher
-forcing and the label-smoothed loss, backward, gradient clipping and an AdamW update. Batches
+A step is what ``training.loop.trainer`` does per batch, by calling the trainer's own
+``training_step``: build the padded batch, forward with teacher forcing and the label-smoothed loss
+(under bf16 autocast when the precision is bf16), backward, gradient clipping and an AdamW update.
+The process is set up as the trainer sets up its own (``configure_process``): torch threads and
+glibc's freed-memory retention (``train.keep_freed_memory``; the trainer's ``malloc_trim`` every
+200 steps does not come up in a run this short). ``--precision`` and ``--keep-freed-memory`` /
+``--no-keep-freed-memory`` override the config's ``train.precision`` and ``train.keep_freed_memory``;
+the retention is process-wide, so compare the two settings in separate runs. Batches
 are real Multi30k training pairs, 128 sentences each (JoeyNMT's ``batch_size: 128``,
 ``batch_type: sentence``), tokenized with the model directory's sentencepiece models. Two
 batchings are measured:
@@ -15,6 +21,7 @@ since this machine's speed drifts; tokens/s per GFLOP/s compares runs taken at d
 Usage::
 
     python benchmarks/train_speed.py --model models/de-en --json benchmarks/results/train_speed.json
+    python benchmarks/train_speed.py --model models/de-en --precision bf16 --batching random
 """
 
 from __future__ import annotations
@@ -28,17 +35,17 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
 from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
 
-from training.config import load_config  # noqa: E402
+from training.config import OptimConfig, TrainConfig, load_config  # noqa: E402
 from training.data.batching import make_batch  # noqa: E402
 from training.data.clean import clean_pairs, filter_by_length, read_parallel  # noqa: E402
 from training.loop.loss import LossModule, make_optimizer  # noqa: E402
+from training.loop.trainer import configure_process, training_step  # noqa: E402
 from translator.model.seq2seq import Seq2Seq  # noqa: E402
 from translator.text.tokenizer import Tokenizer  # noqa: E402
 
@@ -57,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=30, help="timed steps per batching (default: 30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default: 3)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the config's train.threads, else torch's default)")
+    parser.add_argument("--precision", choices=["fp32", "bf16"],
+                        help="train.precision of the measured steps (default: the config's)")
+    parser.add_argument("--keep-freed-memory", action=argparse.BooleanOptionalAction,
+                        help="train.keep_freed_memory: keep freed memory in the process, as the trainer does "
+                        "(default: the config's)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the batches, initialisation and dropout")
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
                         help="SIGSTOP this process (e.g. a training run) while timing; repeatable")
@@ -81,27 +93,28 @@ def sentence_batches(src_ids: list[list[int]], tgt_ids: list[list[int]], size: i
     return batches
 
 
-def train_step(loss_module: LossModule, optimizer: torch.optim.Optimizer, batch, clip_norm: float) -> tuple[int, float]:
-    """One update as training.loop.trainer makes it; (target tokens, plain loss per token)."""
-    target_tokens = batch.target_tokens
-    smoothed, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
-    optimizer.zero_grad(set_to_none=True)
-    (smoothed / target_tokens).backward()
-    nn.utils.clip_grad_norm_(loss_module.model.parameters(), clip_norm)
-    optimizer.step()
-    return target_tokens, float(plain) / target_tokens
+def measured_settings(config: TrainConfig, args: argparse.Namespace) -> OptimConfig:
+    """The config's ``train`` section with the command line's threads, precision and memory setting."""
+    overrides = {"threads": args.threads or config.train.threads}
+    if args.precision is not None:
+        overrides["precision"] = args.precision
+    if args.keep_freed_memory is not None:
+        overrides["keep_freed_memory"] = args.keep_freed_memory
+    return config.train.model_copy(update=overrides)
 
 
-def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_ids, model_config,
+def run_batching(batching: str, args: argparse.Namespace, opt: OptimConfig, src_ids, tgt_ids, model_config,
                  profiler: profile | None = None) -> dict:
-    """Train a fresh model for warm-up + timed steps on one batching; the timed steps' figures.
+    """Train a fresh model for warm-up + timed steps on one batching with the trainer's step and
+    ``opt`` (the train section); the timed steps' figures.
 
     With ``profiler``, the steps (not the model's initialisation) run under it.
     """
     torch.manual_seed(args.seed)
     model = Seq2Seq(model_config).train()
-    optimizer = make_optimizer(model, config.train.learning_rate, config.train.weight_decay)
-    loss_module = LossModule(model, config.train.label_smoothing)
+    optimizer = make_optimizer(model, opt.learning_rate, opt.weight_decay)
+    loss_module = LossModule(model, opt.label_smoothing)
+    device = torch.device("cpu")
     batches = sentence_batches(src_ids, tgt_ids, args.batch_sentences, batching, args.seed)
     batches = batches[: args.warmup + args.steps]
     step_seconds, tokens, sentences, losses = [], 0, 0, []
@@ -111,17 +124,18 @@ def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_i
             for step, indices in enumerate(batches):
                 start = time.perf_counter()
                 batch = make_batch([src_ids[i] for i in indices], [tgt_ids[i] for i in indices])
-                target_tokens, loss = train_step(loss_module, optimizer, batch, config.train.clip_norm)
+                plain = training_step(model, loss_module, optimizer, batch, opt.learning_rate, opt, device)
                 elapsed = time.perf_counter() - start
                 if step >= args.warmup:
                     step_seconds.append(elapsed)
-                    tokens += target_tokens
+                    tokens += batch.target_tokens
                     sentences += len(indices)
-                    losses.append(loss)
+                    losses.append(float(plain) / batch.target_tokens)
         gflops = (gflops_before + matmul_gflops(seconds=0.15, trials=3)["gflops_median"]) / 2
     total = sum(step_seconds)
     return {
         "batching": batching,
+        "precision": opt.precision,
         "steps": len(step_seconds),
         "batch_sentences": args.batch_sentences,
         "target_tokens": tokens,
@@ -141,9 +155,8 @@ def run_batching(batching: str, args: argparse.Namespace, config, src_ids, tgt_i
 def run_benchmark(args: argparse.Namespace) -> dict:
     """Load data and tokenizers, measure each batching; JSON-ready results."""
     config = load_config(args.config, {})
-    threads = args.threads or config.train.threads
-    if threads:
-        torch.set_num_threads(threads)
+    opt = measured_settings(config, args)
+    kept = configure_process(opt)  # before any tensor is allocated, as in the trainer
     source_tokenizer = Tokenizer.load(args.model / "source.spm")
     target_tokenizer = Tokenizer.load(args.model / "target.spm")
     data = config.data
@@ -160,14 +173,16 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     })
     machine = describe_machine()
     print(machine_line(machine), flush=True)
+    print(f"precision {opt.precision}, keep_freed_memory {opt.keep_freed_memory}"
+          f"{'' if kept == opt.keep_freed_memory else ' (no effect on this C library)'}", flush=True)
     rows = []
     for batching in args.batching:
-        row = run_batching(batching, args, config, src_ids, tgt_ids, model_config)
+        row = run_batching(batching, args, opt, src_ids, tgt_ids, model_config)
         rows.append(row)
-        print(f"  {batching}: {row['target_tokens_per_second']:.0f} target tokens/s", flush=True)
+        print(f"  {batching} ({opt.precision}): {row['target_tokens_per_second']:.0f} target tokens/s", flush=True)
     if args.profile:
         prof = profile(activities=[ProfilerActivity.CPU], record_shapes=True)
-        profiled = run_batching(args.batching[0], args, config, src_ids, tgt_ids, model_config, prof)
+        profiled = run_batching(args.batching[0], args, opt, src_ids, tgt_ids, model_config, prof)
         write_profile(prof, profiled, machine, args)
     return {
         "benchmark": "train_speed",
@@ -175,6 +190,10 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         "machine": machine,
         "code": code_version(),
         "config": str(args.config),
+        "precision": opt.precision,
+        "keep_freed_memory": opt.keep_freed_memory,
+        "keep_freed_memory_in_effect": kept,
+        "torch_threads": torch.get_num_threads(),
         "model": model_config.model_dump(),
         "parameters": sum(p.numel() for p in Seq2Seq(model_config).parameters()),
         "data": report.summary(),
@@ -187,7 +206,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
 def write_profile(prof, row: dict, machine: dict, args: argparse.Namespace) -> None:
     """torch.profiler's operator tables for the profiled steps (warm-up steps included)."""
     lines = [
-        f"Profile of {args.warmup} warm-up + {row['steps']} training steps, {row['batching']} batches of "
+        f"Profile of {args.warmup} warm-up + {row['steps']} {row['precision']} training steps, {row['batching']} batches of "
         f"{row['batch_sentences']} sentences ({row['target_tokens_per_second']:.0f} target tokens/s under the profiler)",
         f"Hardware: {machine_line(machine)}",
         f"Code: {code_version()}",
@@ -209,6 +228,7 @@ def format_table(results: dict) -> str:
         f"Hardware: {machine_line(results['machine'])}",
         f"Config: {results['config']} ({results['parameters']:,} parameters); forward + backward + "
         "clip + AdamW per step",
+        f"Precision: {results['precision']}; keep_freed_memory: {results['keep_freed_memory']}",
         "",
         "| batching | sentences/batch | steps | target tokens/batch | target tokens/s | sentences/s "
         "| median step s | matmul GFLOP/s beside | tokens/s per GFLOP/s | peak RSS MiB |",

@@ -84,10 +84,7 @@ class Window:
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train a model as ``config`` says; returns the path of the best checkpoint directory."""
     opt = config.train
-    if opt.threads:
-        torch.set_num_threads(opt.threads)
-    if opt.keep_freed_memory:
-        keep_freed_memory()
+    configure_process(opt)
     device, rank, world_size = _setup_distributed(opt.device)
     run_dir = _check_run_dir(Path(opt.output_dir), resume, rank)
     random.seed(opt.seed)
@@ -134,21 +131,42 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     return run_dir / "best"
 
 
-def _training_step(run: Run, batch: Batch, lr: float) -> torch.Tensor:
-    """One update on ``batch`` at learning rate ``lr``; the batch's summed plain loss (a device tensor)."""
+def configure_process(opt: OptimConfig) -> bool:
+    """Apply the settings of ``opt`` that belong to the whole process: torch threads and glibc's
+    freed-memory retention (which, once set, stays for the life of the process). True if freed
+    memory is kept (False when ``opt`` says not to, or off glibc)."""
+    if opt.threads:
+        torch.set_num_threads(opt.threads)
+    return opt.keep_freed_memory and keep_freed_memory()
+
+
+def training_step(model: Seq2Seq, loss_module: nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
+                  lr: float, opt: OptimConfig, device: torch.device) -> torch.Tensor:
+    """One update on ``batch`` at learning rate ``lr`` with ``opt``'s precision and gradient clipping;
+    the batch's summed plain loss (a device tensor).
+
+    ``loss_module`` is ``model``'s LossModule (wrapped in DDP in multi-process runs). This is the
+    step ``train`` makes, and the one ``benchmarks/train_speed.py`` times.
+    """
     tokens = batch.target_tokens  # counted on the CPU copy: no device sync
-    batch = batch.to(run.device)
-    for group in run.optimizer.param_groups:
+    batch = batch.to(device)
+    for group in optimizer.param_groups:
         group["lr"] = lr
-    # bf16: matmuls and the recurrences run in bfloat16 (AMX on this CPU), weights, gradients and
-    # AdamW's state stay float32, and the loss's log-softmax is taken in float32 (LossModule).
-    with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.config.train.precision == "bf16"):
-        smoothed, plain = run.loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
-    run.optimizer.zero_grad(set_to_none=True)
+    # bf16: matmuls and the recurrences run in bfloat16 (AMX or AVX512_BF16 on CPUs that have them),
+    # weights, gradients and AdamW's state stay float32, and the loss's log-softmax is taken in
+    # float32 (LossModule).
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opt.precision == "bf16"):
+        smoothed, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
+    optimizer.zero_grad(set_to_none=True)
     (smoothed / tokens).backward()
-    nn.utils.clip_grad_norm_(run.model.parameters(), run.config.train.clip_norm)
-    run.optimizer.step()
+    nn.utils.clip_grad_norm_(model.parameters(), opt.clip_norm)
+    optimizer.step()
     return plain
+
+
+def _training_step(run: Run, batch: Batch, lr: float) -> torch.Tensor:
+    """:func:`training_step` with the run's model, optimiser, settings and device."""
+    return training_step(run.model, run.loss_module, run.optimizer, batch, lr, run.config.train, run.device)
 
 
 def _end_of_epoch(run: Run, state: TrainingState, batches_in_epoch: int) -> None:
