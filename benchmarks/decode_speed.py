@@ -25,6 +25,8 @@ of the same search.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import statistics
 import sys
 import time
@@ -35,12 +37,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hardware import PeakMemory, code_version, describe_machine, machine_line, matmul_gflops, print_and_save  # noqa: E402
-from naive_search import naive_translate  # noqa: E402
 
 import pausing  # noqa: E402
-from translator.text.lines import read_lines  # noqa: E402
-from translator.search.options import DEFAULT_SEARCH  # noqa: E402
 from translator.translate import Translator  # noqa: E402
+
+try:
+    from translator.search.options import DEFAULT_SEARCH
+    from translator.text.lines import read_lines
+except ImportError:  # a checkout before the sub-packages (e.g. e49a02c), timed through before_after.py
+    from translator.lines import read_lines
+    from translator.options import DEFAULT_SEARCH
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
 REFERENCE_BATCH = 64  # the batch size whose outputs the others are compared with
@@ -133,6 +139,8 @@ def summarise(config: dict, runs: list[dict], translator: Translator, indices: l
         "peak_rss_mib": max(run["peak_rss_mib"] for run in runs),
         "bleu": sacrebleu.corpus_bleu(outputs, [[references[i] for i in indices]]).score,
         "outputs_stable_across_rounds": all(run["outputs"] == outputs for run in runs),
+        # compared across checkouts by before_after.py: equal digests, equal translations
+        "outputs_sha256": hashlib.sha256(json.dumps(outputs, ensure_ascii=False).encode()).hexdigest(),
         "outputs": dict(zip(indices, outputs)),
     }
 
@@ -159,6 +167,8 @@ def run_benchmark(args: argparse.Namespace) -> dict:
             slow = config["kind"] == "naive" or config["batch_size"] == 1
             texts = [sources[i] for i in (sample if slow else everything)]
             if config["kind"] == "naive":
+                from naive_search import naive_translate  # only here: it imports the library's model modules
+
                 def run(texts=texts, beam=config["beam_size"]):
                     return naive_translate(translator, texts, beam, args.length_penalty)
             else:

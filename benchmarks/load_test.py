@@ -8,7 +8,9 @@ and requests each model call merged.
     python benchmarks/load_test.py --models-root models --clients 64 --duration 30
     python benchmarks/load_test.py --model-dir /tmp/tiny/xx-yy --clients 16 --duration 10
 
-Only loopback addresses are accepted as targets; every loop stops at the deadline.
+Only loopback addresses are accepted as targets; every loop stops at the deadline. ``--code PATH`` starts the
+server of another checkout (its ``service`` and ``translator`` packages), which is how
+``benchmarks/before_after.py`` compares two versions of the code in one sitting.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from urllib.parse import urlparse
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pausing  # noqa: E402
+
 SAMPLE_SENTENCES = {
     "de": ["Ein Mann fährt mit dem Fahrrad die Straße entlang.", "Zwei Hunde spielen im Schnee.",
            "Eine Frau liest ein Buch im Park.", "Kinder spielen Fußball auf einer Wiese.",
@@ -40,6 +45,7 @@ SAMPLE_SENTENCES = {
            "A man in a red shirt stands in front of a building and talks to two women."],
 }
 MAX_DURATION_S = 600
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -65,14 +71,17 @@ def free_port() -> int:
 
 
 def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
-    """``translator-serve`` on 127.0.0.1:port with the given models (other settings from the environment)."""
+    """``translator-serve`` of the checkout ``args.code`` on 127.0.0.1:port with the given models (other settings
+    from the environment)."""
     command = [sys.executable, "-m", "service.cli", "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warning"]
     for directory in args.model_dir or []:
         command += ["--model-dir", directory]
     if args.models_root:
         command += ["--models-root", args.models_root]
-    return subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    # ``python -m`` puts the working directory first on sys.path, so the checkout is both cwd and PYTHONPATH
+    env = {**os.environ, "PYTHONPATH": str(args.code)}
+    return subprocess.Popen(command, cwd=args.code, env=env)
 
 
 async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen | None, timeout_s: float = 180) -> None:
@@ -195,7 +204,8 @@ async def run(args: argparse.Namespace) -> dict:
             sentences = [s for s in sentences if s.strip()]
             body_extra = {"model": model["name"], "beam_size": args.beam_size}
             before = batch_stats((await client.get("/metrics")).text)
-            latencies, statuses, wall = await drive(args, url, headers, sentences, body_extra)
+            with pausing.paused(args.pause_pid):
+                latencies, statuses, wall = await drive(args, url, headers, sentences, body_extra)
             after = batch_stats((await client.get("/metrics")).text)
     finally:
         memory = peak_rss_mb(server.pid if server else args.server_pid)
@@ -221,6 +231,7 @@ async def run(args: argparse.Namespace) -> dict:
         "requests_per_model_call": round((after.get("translator_batch_requests_sum", 0)
                                           - before.get("translator_batch_requests_sum", 0)) / calls, 2) if calls else 0,
         "server_peak_rss_mb": round(memory, 1) if memory else None,
+        "paused_pids": args.pause_pid, "paused_seconds": round(pausing.total_paused_seconds, 1),
         "hardware": {"cpu": _cpu_name(), "cores": os.cpu_count(), "machine": platform.machine()},
         "server_settings": {k: v for k, v in os.environ.items() if k.startswith("TRANSLATOR_") and "KEY" not in k},
     }
@@ -264,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--server-pid", type=int, help="with --url: the server's PID, to report its peak memory")
     target.add_argument("--model-dir", action="append", help="start the server on this checkpoint (repeatable)")
     target.add_argument("--models-root", help="start the server on every checkpoint under this directory")
+    target.add_argument("--code", type=Path, default=ROOT,
+                        help="start the server of this checkout (default: the one this script is in)")
     target.add_argument("--api-key", default=os.environ.get("TRANSLATOR_API_KEY"), help="key to send, if any")
     load = parser.add_argument_group("load")
     load.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
@@ -273,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--beam-size", type=int, default=5, help="beam size of every request (default 5)")
     load.add_argument("--model", help="model name to use (default: the first one /models lists)")
     load.add_argument("--sentences", help="a file of sentences, one a line (default: built-in samples)")
-    parser.add_argument("--json-out", default="benchmarks/results/load_test.json", help="where to write JSON")
+    parser.add_argument("--pause-pid", type=int, action="append", default=[],
+                        help="SIGSTOP this process (e.g. a training run) while the load runs; repeatable")
+    parser.add_argument("--json-out", "--json", default="benchmarks/results/load_test.json", help="where to write JSON")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION_S or args.clients < 1 or args.texts_per_request < 1:
         parser.error(f"need 0 < --duration <= {MAX_DURATION_S}, --clients >= 1 and --texts-per-request >= 1")

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from translator.model.config import ModelConfig
+from translator.search.options import check_option
 
 
 class _Section(BaseModel):
@@ -144,7 +145,7 @@ class OptimConfig(_Section):
     clip_norm: float = Field(1.0, gt=0, description="gradient-norm clipping threshold")
     validate_every: int = Field(1000, ge=1, description="validate every this many updates")
     patience: int = Field(8, ge=1, description="stop after this many validations without a better BLEU")
-    valid_beam_size: int = Field(1, ge=1, description="beam size for validation BLEU (1 = greedy)")
+    valid_beam_size: int = Field(1, description="beam size for validation BLEU (1 = greedy)")
     seed: int = Field(1, description="random seed for initialisation, batching and dropout")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")
@@ -159,6 +160,12 @@ class OptimConfig(_Section):
         5, ge=0, description="keep the weights of the last N validations in snapshots/ (for translator-average)"
     )
     attention_plots: int = Field(3, ge=0, description="validation sentences to draw attention heatmaps for")
+
+    @field_validator("valid_beam_size")
+    @classmethod
+    def _a_beam_the_search_accepts(cls, value: int) -> int:
+        check_option("beam_size", value)  # the search's own check: a bad value fails here, not at the first validation
+        return value
 
 
 class TrainConfig(_Section):

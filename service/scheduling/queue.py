@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 
 import torch
 
+from translator.search.beam import output_limits
 from translator.search.options import SearchOptions
 from translator.seam import PreparedText, Translation, padded_tokens
 
@@ -78,10 +78,11 @@ class _Job:
 
 
 def sentence_cost(options: SearchOptions, source_length: int) -> float:
-    """Beam rows times decoding steps that one sentence of ``source_length`` pieces may take."""
-    steps = options.max_output_length
-    if options.max_output_ratio is not None:
-        steps = min(steps, max(1, math.ceil(options.max_output_ratio * (source_length + 1))))
+    """Beam rows times decoding steps that one sentence of ``source_length`` pieces (EOS not included, as in
+    ``PreparedText.ids``) may take. The steps are the search's own cap (``output_limits``), not a copy of its
+    rule: a copy in Python floats once disagreed with the search's float32 by a step."""
+    with_eos = torch.tensor([padded_tokens(source_length, 1)])  # the source positions the search sees
+    steps = int(output_limits(with_eos, options)[0])
     return float(options.beam_size * steps)
 
 

@@ -46,3 +46,10 @@ def test_metadata_paths_do_not_carry_the_machine_layout(tmp_path, monkeypatch):
     assert portable_path(tmp_path / "runs" / "x" / "snapshots") == "runs/x/snapshots"
     assert portable_path(Path.home() / "runs" / "y") == "~/runs/y"
     assert portable_path("/opt/elsewhere/model") == "/opt/elsewhere/model"
+
+
+def test_a_validation_beam_is_checked_as_the_search_checks_it():
+    paths = {f"data.{name}": name for name in ("train_src", "train_tgt", "valid_src", "valid_tgt")}
+    assert load_config(None, paths | {"train.valid_beam_size": "3"}).train.valid_beam_size == 3
+    with pytest.raises(ValueError, match=r"train\.valid_beam_size\n.*beam_size must be >= 1, got 0"):
+        load_config(None, paths | {"train.valid_beam_size": "0"})

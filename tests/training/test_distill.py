@@ -157,3 +157,14 @@ def test_a_mixture_is_distilled_corpus_by_corpus_and_the_student_trains_on_the_s
          "weight": 1.0},
         {"name": "everyday", "src": str(everyday[0]), "tgt": str(tmp_path / "student" / "distill" / "everyday.yy"),
          "weight": 2.0}]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--beam-size", "0"], "--beam-size/--length-penalty: beam_size must be >= 1, got 0"),
+    (["--length-penalty", "-1"], "--beam-size/--length-penalty: length_penalty must be >= 0, got -1.0"),
+    (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+])
+def test_cli_refuses_a_teacher_search_the_library_would_refuse_before_any_work(flags, message, tmp_path,
+                                                                              tiny_model_dir, capsys):
+    assert main([str(tiny_model_dir), "--config", str(tmp_path / "never-read.yaml"), *flags]) == 2
+    assert message in capsys.readouterr().err

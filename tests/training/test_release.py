@@ -156,7 +156,10 @@ def test_release_records_the_beam_size_a_model_is_meant_for(tmp_path, run_checkp
     common = [str(run_checkpoint), str(destination), "--test-name", "t", "--src", str(test_set[0]),
               "--ref", str(test_set[1]), "--beam-sizes", "1"]
     assert release_main(common + ["--default-beam-size", "0"]) == 2
-    assert "--default-beam-size must be >= 1" in capsys.readouterr().err
+    assert "--default-beam-size: beam_size must be >= 1, got 0" in capsys.readouterr().err
+    assert not destination.exists()
+    assert release_main(common[:-1] + ["0"]) == 2  # --beam-sizes 0: refused before anything is copied
+    assert "--beam-sizes/--length-penalty: beam_size must be >= 1, got 0" in capsys.readouterr().err
     assert not destination.exists()
     assert release_main(common + ["--default-beam-size", "1", "--out-of-domain", "a b c d e f g h"]) == 0
     from translator.translate import Translator

@@ -34,6 +34,7 @@ import sacrebleu
 from training.config import TrainConfig, add_field_flags, field_overrides, load_config
 from training.data.clean import read_lines
 from training.data.digest import file_sha256
+from translator.search.options import resolve_search
 from translator.store.atomic import write_text_atomic
 
 if TYPE_CHECKING:
@@ -194,6 +195,20 @@ def distill(teacher_dir: Path, config: TrainConfig, resume: bool = False, beam_s
     return train(config.model_copy(update={"data": data}), resume=resume)
 
 
+def _check_teacher_search(args: argparse.Namespace) -> None:
+    """The teacher's search, checked by the library's resolver before any work (interpolation keeps the
+    beam-size-best list, so n_best = beam size).
+
+    Raises:
+        ValueError: naming the flags and the option.
+    """
+    asked = {"beam_size": args.beam_size, "length_penalty": args.length_penalty}
+    try:
+        resolve_search(asked | ({"n_best": args.beam_size} if args.interpolate else {}))
+    except ValueError as error:
+        raise ValueError(f"--beam-size/--length-penalty: {error}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``translator-distill``."""
     parser = argparse.ArgumentParser(
@@ -216,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = field_overrides(args)
     try:
-        if args.beam_size < 1 or args.batch_size < 1:
-            raise ValueError("--beam-size and --batch-size must be >= 1")
+        _check_teacher_search(args)
+        if args.batch_size < 1:
+            raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
         config = load_config(args.config, overrides)
         if config.train.threads:
             import torch

@@ -23,7 +23,7 @@ from training.release.named_sets import (
 )
 from training.config import portable_path
 from translator.store.checkpoint import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
-from translator.search.options import DEFAULT_SEARCH
+from translator.search.options import resolve_search
 
 SINGLE_SET = "valid"  # the name of a --src/--ref set, as the trainer names a single valid_src/valid_tgt pair
 
@@ -51,7 +51,7 @@ def select(run_dir: Path, sets: list[NamedSet], output: Path, lasts: tuple[int, 
     """
     if not (run_dir / "best").is_dir():
         raise CheckpointError(f"{run_dir} has no best/ checkpoint: is it a training run's output_dir?")
-    options = DEFAULT_SEARCH.updated(beam_size=beam_size)
+    options = resolve_search({"beam_size": beam_size})
     with tempfile.TemporaryDirectory(prefix=".select-", dir=run_dir) as workdir:
         found = candidates(run_dir, lasts, Path(workdir))
         measured = {}

@@ -27,7 +27,7 @@ from translator.store.checkpoint import (
 from translator.text.lines import read_lines
 from translator.store.manifest import MANIFEST_FILE, read_verified
 from translator.store.metadata import validate_metadata
-from translator.search.options import DEFAULT_SEARCH, model_search_defaults
+from translator.search.options import DEFAULT_SEARCH, model_search_defaults, resolve_search
 
 NOT_SHIPPED = frozenset({"training_state.pt", MANIFEST_FILE})  # optimiser state stays with the run
 
@@ -112,13 +112,32 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_set
     return scores
 
 
+def _check_searches(args: argparse.Namespace) -> None:
+    """The searches asked for, checked before any copying or scoring by what will read them: the library's
+    resolver for each scored search, and its reader of ``default_search`` for the one the metadata records.
+
+    Raises:
+        ValueError: naming the flag and the option.
+    """
+    try:
+        for beam_size in args.beam_sizes:
+            resolve_search({"beam_size": beam_size, "length_penalty": args.length_penalty})
+    except ValueError as error:
+        raise ValueError(f"--beam-sizes/--length-penalty: {error}") from None
+    if args.default_beam_size is not None:
+        try:
+            model_search_defaults({"default_search": {"beam_size": args.default_beam_size}})
+        except ValueError as error:
+            raise ValueError(f"--default-beam-size: {error}") from None
+
+
 def _score_set(staging: Path, destination: Path, test_set: NamedSet, beam_sizes: tuple[int, ...],
                length_penalty: float) -> dict[str, dict]:
     """One set's scores by search, each measured as its recorded ``translator-evaluate`` command measures
     it (a fresh load of the model, the other search options at their defaults)."""
     scores = {}
     for beam_size in beam_sizes:
-        options = DEFAULT_SEARCH.updated(beam_size=beam_size, length_penalty=length_penalty)
+        options = resolve_search({"beam_size": beam_size, "length_penalty": length_penalty})
         report = evaluate(staging, test_set.src, test_set.ref, options, device="cpu")
         scores["greedy" if beam_size == 1 else f"beam{beam_size}"] = {
             "bleu": report["bleu"], "chrf": report["chrf"], "bleu_signature": report["bleu_signature"],
@@ -181,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"fast model; default: none recorded, so {DEFAULT_SEARCH.beam_size})")
     args = parser.parse_args(argv)
     try:
-        if args.default_beam_size is not None and args.default_beam_size < 1:
-            raise ValueError(f"--default-beam-size must be >= 1, got {args.default_beam_size}")
+        _check_searches(args)
         test_sets = _test_sets(args)
         description = Description(args.domain, tuple(args.out_of_domain), args.casing_from, args.default_beam_size)
         scores = release(args.checkpoint, args.destination, test_sets, tuple(args.beam_sizes), args.length_penalty,
