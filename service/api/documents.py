@@ -204,10 +204,12 @@ async def job_status(request: Request, job_id: str) -> DocumentJobResponse:
 @router.delete("/documents/jobs/{job_id}", response_model=DocumentJobResponse, response_model_exclude_none=True,
                responses=_errors(401, 404), summary="Cancel a document job")
 async def cancel_job(request: Request, job_id: str) -> DocumentJobResponse:
-    """Stop the job's translation (its sentences leave the queue) and delete its result."""
+    """Stop the job's translation and delete its result; when this answers, its sentences have left the queue."""
     jobs = document_jobs(request)
     job = _own_job(request, job_id)
     jobs.cancel(job)
+    if job.task is not None:
+        await asyncio.wait([job.task])
     return job_view(jobs, job)
 
 
