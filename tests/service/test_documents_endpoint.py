@@ -172,5 +172,5 @@ def test_a_long_document_is_sent_to_the_jobs_instead_of_the_waiting_form(make_se
 
 def test_an_unknown_language_pair_is_404_listing_what_is_loaded(client):
     response = client.post("/documents", files={"file": ("a.txt", b"a b c.")},
-                           data={"source_lang": "de", "target_lang": "fr"})  # noqa: the pair is the point
+                           data={"source_lang": "de", "target_lang": "fr"})
     assert response.status_code == 404 and "xx" in response.json()["detail"]
