@@ -11,10 +11,10 @@ Results expire ``document_result_ttl_s`` after their job finishes (a sweeper del
 downloaded result is deleted at once, its job kept until it expires so a poll still says what happened.
 
 **Shutdown** (:meth:`DocumentJobs.drain`, called before the queue drains, see
-:func:`service.ops.lifecycle.drain`): new jobs are refused (503); accepted jobs, waiting or running, may finish
-until the drain limit, and their translated documents stay downloadable while the server is still up. At the
-limit (or on a second SIGTERM) the jobs still unfinished are cancelled and marked failed, saying the server
-shut down. The job table lives in memory: when the process exits every job and every stored file is gone (the
+:func:`service.ops.lifecycle.drain`): new jobs are refused (503); jobs accepted and unfinished when it began,
+waiting or running, go on translating, and the drain waits until they are done *and downloaded* (polls and
+downloads are answered while it lasts), for at most the drain limit. At the limit (or on a second SIGTERM) the
+jobs still unfinished are cancelled and marked failed, saying the server shut down. The job table lives in memory: when the process exits every job and every stored file is gone (the
 store directory is emptied at shutdown and at start), so a client polling afterwards gets a 404 and must
 submit the document again.
 """
@@ -104,12 +104,18 @@ class DocumentJobs:
         self.accepting = True
 
     async def drain(self, limit_s: float) -> int:
-        """Refuse new jobs, let accepted ones finish for up to ``limit_s``, then cancel the rest (marked failed:
-        the server shut down). Returns how many were cut short."""
+        """Refuse new jobs; let the jobs unfinished now finish and their results be downloaded, for up to
+        ``limit_s``; then cancel the rest (marked failed: the server shut down). Returns how many were cut short.
+
+        Results that were ready before the drain began are not waited for: their clients had their time."""
         self.accepting = False
         deadline = self.now() + limit_s
-        while any(not job.finished for job in self._jobs.values()) and self.now() < deadline \
-                and not self._drain_cut.is_set():
+        unfinished = [job for job in self._jobs.values() if not job.finished]
+
+        def waited_for(job: DocumentJob) -> bool:
+            return not job.finished or (job.status == "done" and not job.downloaded)
+
+        while any(waited_for(job) for job in unfinished) and self.now() < deadline and not self._drain_cut.is_set():
             await asyncio.sleep(0.05)
         late = [job for job in self._jobs.values() if not job.finished]
         for job in late:

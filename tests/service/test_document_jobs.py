@@ -108,6 +108,7 @@ def test_draining_lets_accepted_jobs_finish_refuses_new_ones_and_fails_the_late(
         with pytest.raises(Overloaded, match="not accepting documents"):
             jobs.submit(None, "late.txt", quick)
         assert finishing.status == "done" and not drained.done()
+        jobs.downloaded(finishing)
         jobs.cut_drain()  # a second SIGTERM
         assert await drained == 1
         assert stuck.status == "failed" and "shut down" in stuck.error and stuck.error_status == 503
@@ -132,6 +133,22 @@ def test_more_jobs_than_the_limit_are_503(tmp_path):
         jobs.cancel(first)
         await asyncio.sleep(0)
         assert jobs.submit(None, "3.txt", waiting).status == "queued"
+        await jobs.stop()
+
+    asyncio.run(scenario())
+
+
+def test_draining_waits_for_the_download_of_a_job_that_finished_during_it(tmp_path):
+    async def scenario() -> None:
+        jobs = jobs_in(tmp_path, Clock())
+        await jobs.start()
+        job = jobs.submit(None, "a.docx", translated)
+        drained = asyncio.ensure_future(jobs.drain(limit_s=3600))
+        await jobs.wait(job)
+        await asyncio.sleep(0.2)
+        assert job.status == "done" and not drained.done()
+        jobs.downloaded(job)
+        assert await asyncio.wait_for(drained, 5) == 0
         await jobs.stop()
 
     asyncio.run(scenario())
