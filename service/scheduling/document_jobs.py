@@ -248,6 +248,8 @@ class DocumentJobs:
                          "split the document or retry when the server is less busy")
         except ServiceError as error:
             job.status, job.error, job.error_status = "failed", error.message, error.status_code
+        except ValueError as error:  # the translator or the document's writer refused the input, as for a text: 422
+            job.status, job.error, job.error_status = "failed", f"cannot translate this document: {error}", 422
         except Exception:
             logger.exception("document job %s failed", job.id[:6])
             job.status, job.error, job.error_status = "failed", "internal error; the server log has the details", 500

@@ -29,7 +29,7 @@ Progress = Callable[[int, int], None]
 
 async def translate_document_content(queue: BatchingQueue, route: Route, options: SearchOptions, content: Content,
                                      progress: Progress | None = None, *, admitted: bool = True,
-                                     part_sentences: int = 64, in_flight: int = 2) -> bytes:
+                                     part_sentences: int = 16, in_flight: int = 4) -> bytes:
     """The document ``content`` translated along ``route``, as its own format's bytes.
 
     ``progress(done, total)`` is told the sentences translated so far and in all (the total grows when the

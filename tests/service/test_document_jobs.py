@@ -152,3 +152,23 @@ def test_draining_waits_for_the_download_of_a_job_that_finished_during_it(tmp_pa
         await jobs.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_job_whose_input_is_refused_fails_with_422_and_one_that_breaks_with_500(tmp_path):
+    async def refused(progress) -> bytes:
+        raise ValueError("source too long")
+
+    async def broken(progress) -> bytes:
+        raise RuntimeError("a bug")
+
+    async def scenario() -> None:
+        jobs = jobs_in(tmp_path, Clock())
+        await jobs.start()
+        first, second = jobs.submit(None, "a.txt", refused), jobs.submit(None, "b.txt", broken)
+        await jobs.wait(first)
+        await jobs.wait(second)
+        assert (first.status, first.error_status) == ("failed", 422) and "source too long" in first.error
+        assert (second.status, second.error_status) == ("failed", 500) and "a bug" not in second.error
+        await jobs.stop()
+
+    asyncio.run(scenario())
