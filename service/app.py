@@ -23,8 +23,12 @@ from service.ops.auth import ApiKeyGateMiddleware
 from service.scheduling.clock import Clock
 from service.scheduling.queue import BatchingQueue, SearchOptions
 from service.scheduling.detect import detector_for
+from service.api.documents import UPLOAD_PATHS, router as documents_router
 from service.api.errors import UnexpectedErrors, install_error_handlers
 from service.api.libretranslate import install_libretranslate
+from service.api.libretranslate_files import FILE_UPLOAD_PATHS, install_libretranslate_files
+from service.api.uploads import upload_body_bytes
+from service.scheduling.document_jobs import DocumentJobs
 from service.ops.lifecycle import WARMUP_TEXT
 from service.ops.limits import BodySizeLimitMiddleware, HeaderSizeLimitMiddleware
 from service.ops.metrics import RequestMetricsMiddleware, ServiceMetrics
@@ -52,7 +56,9 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
     (what the batching queue times its windows and slices by) to the real one."""
     settings = settings if settings is not None else ServiceSettings()
     metrics = ServiceMetrics()
-    state = ServiceState(settings, metrics)
+    documents = DocumentJobs(settings.document_dir, settings.document_jobs_running, settings.document_max_jobs,
+                             settings.document_result_ttl_s, settings.document_job_timeout_s, settings.retry_after_s)
+    state = ServiceState(settings, metrics, documents)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +73,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
             retry_after_s=settings.retry_after_s, slice_s=settings.batch_slice_ms / 1000, clock=clock,
         )
         await state.queue.start()
+        await documents.start()
         if settings.warmup:
             task = asyncio.create_task(_warm_up(state), name="warm-up")
             state.background.add(task)
@@ -79,6 +86,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
             state.ready = False
             for task in list(state.background):
                 task.cancel()
+            await documents.stop()
             await state.queue.stop()
 
     # /docs and /redoc with Swagger UI's and ReDoc's files served from the fastapi-offline package, not a CDN:
@@ -92,10 +100,15 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
 
     install_error_handlers(app, count_error)
     app.include_router(router)
+    app.include_router(documents_router)
     install_page(app)
     install_libretranslate(app)  # before the body-size limit is added, so that limit runs first
+    install_libretranslate_files(app)
+    # Documents are not read whole by the limit but counted as their endpoint reads them (service.api.uploads).
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, count_error=count_error,
-                       timeout_s=settings.body_timeout_s, keyless_max_bytes=settings.max_keyless_body_bytes)
+                       timeout_s=settings.body_timeout_s, keyless_max_bytes=settings.max_keyless_body_bytes,
+                       upload_paths=UPLOAD_PATHS | FILE_UPLOAD_PATHS, upload_max_bytes=upload_body_bytes(settings),
+                       upload_timeout_s=settings.document_upload_timeout_s)
     api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
     app.add_middleware(ApiKeyGateMiddleware, api_key=api_key, count_error=count_error)  # before the body is read
     app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes, count_error=count_error)

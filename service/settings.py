@@ -85,6 +85,25 @@ class ServiceSettings(BaseSettings):
     max_connections: int = Field(1000, ge=1, description="Open connections, idle ones included; a request on one "
                                  "more gets 503 and its connection is closed.")
 
+    # Documents (POST /documents, /documents/jobs, LibreTranslate's /translate_file).
+    max_document_bytes: int = Field(16 * 1024 * 1024, ge=1, description="Bytes in one uploaded document; beyond: "
+                                    "413. The upload is counted as it arrives, never held in memory whole beyond it.")
+    document_sync_max_chars: int = Field(
+        50_000, ge=1, description="Characters of text in a document that POST /documents translates while the client "
+        "waits; beyond: 413, send it to POST /documents/jobs.")
+    document_upload_timeout_s: float = Field(60.0, gt=0, description="Longest time to receive an uploaded document; "
+                                             "beyond: 408.")
+    document_job_timeout_s: float = Field(3600.0, gt=0, description="Longest time a document job may translate; "
+                                          "beyond, it fails with a message saying so.")
+    document_jobs_running: int = Field(2, ge=1, description="Document jobs translating at once; the others wait.")
+    document_max_jobs: int = Field(16, ge=1, description="Document jobs waiting or translating (each read document "
+                                   "is held in memory until translated); beyond: 503.")
+    document_result_ttl_s: float = Field(1800.0, gt=0, description="How long a translated document (and its job) is "
+                                         "kept for download; then both are deleted (a result also once it is downloaded).")
+    document_dir: Path | None = Field(
+        None, description="Where translated documents wait for their download (the service deletes its files there "
+        "at start and at shutdown). Default: a new temporary directory, removed at shutdown.")
+
     @property
     def drain_limit_s(self) -> float:
         """The drain limit in effect: ``drain_timeout_s``, or the request timeout plus 5 s."""

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from service.api.errors import Overloaded
 from service.ops.metrics import ServiceMetrics
+from service.scheduling.document_jobs import DocumentJobs
 from service.scheduling.queue import BatchingQueue
 from service.scheduling.registry import ModelRegistry
 from service.settings import ServiceSettings
@@ -17,10 +18,12 @@ from service.settings import ServiceSettings
 
 @dataclass
 class ServiceState:
-    """What the routes share: settings, metrics, and (once the lifespan has loaded them) models and queue."""
+    """What the routes share: settings, metrics, the document jobs, and (once the lifespan has loaded them) models
+    and queue."""
 
     settings: ServiceSettings
     metrics: ServiceMetrics
+    documents: DocumentJobs
     registry: ModelRegistry | None = None
     queue: BatchingQueue | None = None
     ready: bool = False

@@ -51,6 +51,34 @@ class LimitExceeded(ServiceError):
     kind = "too_large"
 
 
+class UnsupportedMediaType(ServiceError):
+    """An uploaded document of a format this server does not translate, or not what its name says (415)."""
+
+    status_code = 415
+    kind = "unsupported"
+
+
+class BodyTimedOut(ServiceError):
+    """A request body (an uploaded document) did not arrive within its time limit (408)."""
+
+    status_code = 408
+    kind = "timeout"
+
+
+class NotFound(ServiceError):
+    """No such document job or translated file, or not one of this API key's (404)."""
+
+    status_code = 404
+    kind = "not_found"
+
+
+class Gone(ServiceError):
+    """A translated document that was downloaded already, or cancelled, and so deleted (410)."""
+
+    status_code = 410
+    kind = "not_found"
+
+
 class ModelNotFound(ServiceError):
     """No loaded model matches the requested model name or language pair (404)."""
 

@@ -1,6 +1,7 @@
 """A LibreTranslate-compatible API, so LibreTranslate's clients, scripts and plug-ins work unchanged.
 
-Served under ``/libretranslate/`` (``translate``, ``languages``, ``detect``, ``frontend/settings``)
+Served under ``/libretranslate/`` (``translate``, ``languages``, ``detect``, ``frontend/settings``; files:
+:mod:`service.api.libretranslate_files`)
 and at the root beside our own API: ``GET /languages``, ``POST /detect`` and
 ``GET /frontend/settings`` do not clash with it, and a ``POST /translate`` in LibreTranslate's shape
 (form data, or a JSON object with its fields and none of ours) is routed to the compatible
@@ -26,6 +27,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from translator.documents import FORMATS
 
 from service.api.errors import (
     JSON_TOO_DEEP, ClientDisconnected, ErrorJSONResponse, InvalidRequest, ServiceError, describe_validation_errors,
@@ -64,7 +67,7 @@ def _request_body(fields: dict[str, dict], required: list[str]) -> dict[str, Any
 
 
 # Our errors' statuses in LibreTranslate's vocabulary (it answers 400, 403, 429 or 500).
-STATUS_CODES = {401: 403, 404: 400, 413: 400, 422: 400, 503: 429, 504: 500}
+STATUS_CODES = {401: 403, 404: 400, 408: 400, 413: 400, 415: 400, 422: 400, 503: 429, 504: 500}
 
 
 class LibreTranslateError(Exception):
@@ -157,7 +160,7 @@ async def frontend_settings(request: Request) -> JSONResponse:
     keyed = state.settings.api_key is not None
     return JSONResponse({
         "charLimit": state.settings.max_text_chars, "frontendTimeout": 500, "apiKeys": keyed, "keyRequired": keyed,
-        "suggestions": False, "filesTranslation": False, "supportedFilesFormat": [],
+        "suggestions": False, "filesTranslation": True, "supportedFilesFormat": sorted(FORMATS),
         "language": {"source": {"code": "auto", "name": "Auto Detect"},
                      "target": {"code": target, "name": language_name(target)}},
     })

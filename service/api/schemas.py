@@ -214,3 +214,33 @@ class ErrorResponse(BaseModel):
 
     detail: str = Field(description="What went wrong, naming the limit or field, and what to do.")
     errors: list[dict[str, Any]] | None = Field(None, description="One entry per invalid field (422 only).")
+
+
+class DocumentProgress(BaseModel):
+    """How far a document job is, in sentences."""
+
+    done_sentences: int
+    total_sentences: int | None = Field(None, description="Known once the document is cut into sentences; it grows "
+                                        "when runs whose formatting could not be placed are translated again.")
+    fraction: float = Field(description="done / total, 0 before the total is known, 1 when done.")
+
+
+class DocumentJobResponse(BaseModel):
+    """A document job, as its creator sees it (POST /documents/jobs, GET and DELETE /documents/jobs/{id})."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "Vd3q0H6nJ6cVYvQk1c8f4A", "status": "running", "filename": "report.docx",
+        "progress": {"done_sentences": 128, "total_sentences": 412, "fraction": 0.311},
+    }]})
+
+    id: str = Field(description="Random and unguessable; only the API key that created the job can use it.")
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    filename: str = Field(description="The uploaded file's name; the result is named after it.")
+    progress: DocumentProgress
+    result_url: str | None = Field(None, description="Where to download the translation, once done (once: it is "
+                                   "deleted after a complete download).")
+    downloaded: bool = Field(False, description="The result was downloaded and deleted.")
+    expires_in_s: float | None = Field(None, description="Seconds until the job and its result are deleted "
+                                       "(document_result_ttl_s after it finished).")
+    error: str | None = Field(None, description="Why it failed.")
+    error_status: int | None = Field(None, description="The HTTP status the failure would have had.")

@@ -59,14 +59,19 @@ async def drain(state: "ServiceState", limit_s: float) -> int:
     """Take no new work and wait up to ``limit_s`` for accepted work; returns how many requests got a 503.
 
     ``/ready`` answers 503 from the first moment (see :class:`service.ops.server.TranslationServer` for
-    the whole shutdown order).
+    the whole shutdown order). Accepted document jobs drain first, within the same limit
+    (:meth:`service.scheduling.document_jobs.DocumentJobs.drain`); the ones cut short are marked failed.
     """
     state.draining = True
     if state.queue is None:
         return 0
-    logger.info("draining: /ready is 503, new translations get 503; %d sentences accepted, waiting up to %g s",
-                state.queue.pending_sentences, limit_s)
-    late = await state.queue.drain(limit_s)
+    logger.info("draining: /ready is 503, new translations get 503; %d sentences and %d documents accepted, "
+                "waiting up to %g s", state.queue.pending_sentences, state.documents.active(), limit_s)
+    # Documents first: their jobs send their sentences in parts, which the queue still takes while they drain.
+    state.queue.stop_accepting()
+    started = asyncio.get_running_loop().time()
+    await state.documents.drain(limit_s)
+    late = await state.queue.drain(max(0.0, limit_s - (asyncio.get_running_loop().time() - started)))
     if late:
         logger.warning("drain limit of %g s reached: %d requests answered 503", limit_s, late)
     else:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import InvalidRequest, LimitExceeded, error_response
+from service.api.errors import BodyTimedOut, InvalidRequest, LimitExceeded, error_response
 from service.settings import ServiceSettings, env_name
 
 
@@ -67,6 +68,21 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 
 KEYLESS = "translator.keyless"  # scope key: the request's headers carry no API key (set by the key gate)
+ALLOWANCE = "translator.upload_allowance"  # scope key of an upload's UploadAllowance (set by the body-size limit)
+
+
+@dataclass
+class UploadAllowance:
+    """How many bytes an upload may send: the keyless limit until the endpoint has seen a right API key in the
+    body's fields before the file (:meth:`grant`), the document limit after. ``received`` counts what came."""
+
+    limit: int
+    full: int
+    received: int = 0
+
+    def grant(self) -> None:
+        """The upload's key is right: it may send up to the document limit."""
+        self.limit = self.full
 
 
 class HeaderSizeLimitMiddleware:
@@ -106,18 +122,26 @@ class BodySizeLimitMiddleware:
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, count_error: Callable[[str], None],
-                 timeout_s: float | None = None, keyless_max_bytes: int | None = None) -> None:
+                 timeout_s: float | None = None, keyless_max_bytes: int | None = None,
+                 upload_paths: frozenset[str] = frozenset(), upload_max_bytes: int = 0,
+                 upload_timeout_s: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.count_error = count_error
         self.timeout_s = timeout_s
         self.keyless_max_bytes = keyless_max_bytes if keyless_max_bytes is not None else max_bytes
+        self.upload_paths = upload_paths
+        self.upload_max_bytes = upload_max_bytes
+        self.upload_timeout_s = upload_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         keyless = bool(scope.get(KEYLESS))
+        if scope.get("path") in self.upload_paths:
+            await self._stream_upload(scope, receive, send, keyless)
+            return
         limit, setting = (self.keyless_max_bytes, "max_keyless_body_bytes") if keyless else (self.max_bytes, "max_body_bytes")
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -143,6 +167,45 @@ class BodySizeLimitMiddleware:
                 break
         await self.app(scope, replaying(b"".join(chunks), receive), send)
 
+    async def _stream_upload(self, scope: Scope, receive: Receive, send: Send, keyless: bool) -> None:
+        """An upload (a document) is not read here but counted as the endpoint reads it: past the allowance the
+        endpoint's next read raises LimitExceeded (413), past ``upload_timeout_s`` BodyTimedOut (408). So a
+        document is never held in memory beyond its limit, and its parser spools it to disk as it arrives."""
+        limit, setting = self.upload_max_bytes, "max_document_bytes"
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, receive, send, f"{int(declared)} bytes", limit, setting)
+            return
+        allowance = UploadAllowance(self.keyless_max_bytes if keyless else limit, limit)
+        deadline = None if self.upload_timeout_s is None else time.monotonic() + self.upload_timeout_s
+        complete = False
+
+        async def counted() -> Message:
+            nonlocal complete
+            if complete:  # the body is in: what comes now is the client hanging up, at any time
+                return await receive()
+            if allowance.received > allowance.limit:
+                self.count_error("too_large")
+                raise LimitExceeded(_too_large(f"more than {allowance.limit} bytes", allowance.limit,
+                                               setting if allowance.limit == limit else "max_keyless_body_bytes"),
+                                    {"Connection": "close"})
+            try:
+                message = await asyncio.wait_for(receive(), None if deadline is None else deadline - time.monotonic())
+            except asyncio.TimeoutError:
+                self.count_error("timeout")
+                raise BodyTimedOut(f"the upload did not arrive within {self.upload_timeout_s:g} s "
+                                   f"(document_upload_timeout_s, {env_name('document_upload_timeout_s')})",
+                                   {"Connection": "close"}) from None
+            if message["type"] == "http.request":
+                allowance.received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
+                if allowance.received > limit:
+                    self.count_error("too_large")
+                    raise LimitExceeded(_too_large(f"more than {limit} bytes", limit, setting), {"Connection": "close"})
+            return message
+
+        await self.app({**scope, ALLOWANCE: allowance}, counted, send)
+
     async def _too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.count_error("timeout")
         response = error_response(
@@ -153,9 +216,12 @@ class BodySizeLimitMiddleware:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, size: str, limit: int, setting: str) -> None:
         self.count_error("too_large")
-        advice = "; send the API key in a header to send more" if setting == "max_keyless_body_bytes" else ""
-        response = error_response(
-            413, f"the request body has {size}; the limit is {limit} bytes ({setting}, {env_name(setting)}){advice}",
-            {"Connection": "close"},
-        )
+        response = error_response(413, _too_large(size, limit, setting), {"Connection": "close"})
         await response(scope, receive, send)
+
+
+def _too_large(size: str, limit: int, setting: str) -> str:
+    """The message of a 413 for a body of ``size`` over ``limit`` bytes, set by ``setting``."""
+    advice = ("; send the API key in a header (or, in a form, before the file) to send more"
+              if setting == "max_keyless_body_bytes" else "")
+    return f"the request body has {size}; the limit is {limit} bytes ({setting}, {env_name(setting)}){advice}"

@@ -8,9 +8,11 @@ accepted work, in this order:
    (not refused), so clients and proxies retry elsewhere.
 3. Accepted work drains: every request already accepted gets its answer (200, or its own error
    such as a 504 at its timeout), for at most ``drain_timeout_s`` (default: the request timeout
-   plus 5 s, so nothing accepted is ever cut short by the drain limit).
+   plus 5 s, so nothing accepted is ever cut short by the drain limit). Accepted document jobs
+   go on translating within the same limit; their results can be downloaded until the exit.
 4. At the limit, requests still unanswered get 503 + ``Retry-After`` and their sentences leave
-   the batch. A second SIGTERM/SIGINT jumps here at once.
+   the batch; document jobs still unfinished are marked failed ("the server shut down"). A second
+   SIGTERM/SIGINT jumps here at once.
 5. uvicorn stops listening, closes idle keep-alive connections, waits up to
    ``SHUTDOWN_WRITE_S`` for the answers to be written, runs the app's lifespan shutdown (stopping
    the model worker), and the process exits with status 0 at once (skipping the interpreter's
@@ -92,6 +94,7 @@ class TranslationServer(uvicorn.Server):
             self._loop.call_soon_threadsafe(self._start_drain)
         else:
             logger.warning("received %s again: answering the remaining requests 503 now", signal.Signals(sig).name)
+            self.state.documents.cut_drain()
             self.state.queue.cut_drain()
 
     def _start_drain(self) -> None:

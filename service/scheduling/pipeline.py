@@ -46,15 +46,16 @@ async def detect_source(registry: ModelRegistry, texts: list[str]) -> Detection:
 
 
 async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str],
-                          split_sentences_first: bool = True) -> list[Translation]:
-    """Translate ``texts`` along ``route``; one Translation per text, in order.
+                          split_sentences_first: bool = True, admitted: bool = False) -> list[Translation]:
+    """Translate ``texts`` along ``route``; one Translation per text, in order. ``admitted``: the texts belong to
+    work accepted before a drain began (a document job), see :meth:`BatchingQueue.submit`.
 
     Raises:
         LimitExceeded: the texts hold more sentences than the queue ever takes at once.
         Overloaded, ValueError: as :meth:`BatchingQueue.submit`.
     """
     if not split_sentences_first:
-        return await _along_route(queue, route, options, texts)
+        return await _along_route(queue, route, options, texts, admitted)
     splits = [split_sentences(text, route.source_lang) for text in texts]
     sentences = [sentence for split in splits for sentence in split.sentences]
     if len(sentences) > queue.max_pending_sentences:  # the queue would refuse it with a 503 however long one waits
@@ -62,15 +63,15 @@ async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOpt
             f"the texts hold {len(sentences)} sentences; the limit is {queue.max_pending_sentences} sentences per "
             f"request (queue_max_sentences, {env_name('queue_max_sentences')}); split it into several requests"
         )
-    results = iter(await _along_route(queue, route, options, sentences) if sentences else [])
+    results = iter(await _along_route(queue, route, options, sentences, admitted) if sentences else [])
     return [combine_sentences(split, [next(results) for _ in split.sentences]) for split in splits]
 
 
-async def _along_route(queue: BatchingQueue, route: Route, options: SearchOptions,
-                       texts: list[str]) -> list[Translation]:
-    results = await queue.submit(route.legs[0], options, texts)
+async def _along_route(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str],
+                       admitted: bool = False) -> list[Translation]:
+    results = await queue.submit(route.legs[0], options, texts, admitted=admitted)
     for model in route.legs[1:]:
-        following = await queue.submit(model, options, [result.text for result in results])
+        following = await queue.submit(model, options, [result.text for result in results], admitted=admitted)
         # Composing attention is a few matrix products per sentence: off the event loop.
         results = await asyncio.to_thread(lambda pairs: [_chained(a, b) for a, b in pairs], list(zip(results, following)))
     return results

@@ -130,18 +130,21 @@ class BatchingQueue:
             self._worker.start()
         self.accepting = True
 
-    async def submit(self, model: LoadedModel, options: SearchOptions, texts: list[str]) -> list[Translation]:
+    async def submit(self, model: LoadedModel, options: SearchOptions, texts: list[str],
+                     admitted: bool = False) -> list[Translation]:
         """Translate ``texts`` as part of whatever batches form; returns one Translation per text.
 
         Cancelling this await (the request timed out, or its client hung up: see
         :func:`service.ops.lifecycle.cancel_on_disconnect`) cancels the job: its sentences stop costing compute.
+        ``admitted``: the texts are part of work the service accepted before a drain began (a document job sends
+        its sentences in parts), so they are taken while draining, until the drain limit.
 
         Raises:
             Overloaded: not accepting work (starting, draining), or ``max_pending_sentences`` reached.
             ValueError: the translator rejected the options or the input.
         """
         retry = {"Retry-After": str(self.retry_after_s)}
-        if not self.accepting:
+        if not self.takes(admitted):
             raise Overloaded("the server is not accepting work (starting up or shutting down); retry shortly, "
                              "or on another instance", retry)
         if self.pending_sentences + len(texts) > self.max_pending_sentences:
@@ -209,6 +212,16 @@ class BatchingQueue:
             ))
             self._cancel(job)
         return len(late)
+
+    def takes(self, admitted: bool = False) -> bool:
+        """Whether :meth:`submit` takes work now (when the queue is not full): new work while accepting,
+        admitted work also while a drain runs, until its limit."""
+        return self.accepting or (admitted and self._worker is not None and not self._stopping
+                                  and self.clock.now() < self._drain_deadline)
+
+    def stop_accepting(self) -> None:
+        """Take no new work (503) from now on; admitted work is still taken (see :meth:`submit`)."""
+        self.accepting = False
 
     def cut_drain(self) -> None:
         """End a running :meth:`drain` now, as if its limit had been reached."""

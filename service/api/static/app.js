@@ -1,8 +1,10 @@
 // The translation page: fills the language pickers from GET /models, sends POST /translate with
 // n-best, scores and attention, and shows the translation, its alternatives and (attention.js) the
-// attention of the chosen sentence. ES modules loaded by the browser as they are: no build step.
+// attention of the chosen sentence; the Files tab (files.js) translates documents. ES modules loaded by the
+// browser as they are: no build step.
 
 import { AttentionView } from "./attention.js";
+import { FilesPanel } from "./files.js";
 
 const KEY_STORAGE = "rnn-translator.api-key";
 const DETECT = "auto"; // source_lang that asks the server to detect the language
@@ -22,6 +24,17 @@ const elements = {
   modelField: $("model-field"), model: $("model"),
   example: $("example"), sentenceField: $("sentence-field"), sentence: $("sentence"), attentionNote: $("attention-note"),
 };
+const files = new FilesPanel({
+  dropZone: $("drop-zone"), input: $("file-input"), name: $("file-name"), formats: $("file-formats"),
+  progress: $("file-progress"), bar: $("file-bar"), status: $("file-status"), cancel: $("file-cancel"),
+  download: $("file-download"), button: $("file-button"), request, showMessage: (text) => showMessage(text),
+  choice: () => {
+    const chosen = { source_lang: elements.source.value, target_lang: elements.target.value };
+    if (!elements.modelField.hidden) chosen.model = elements.model.value;
+    return chosen;
+  },
+});
+const tabs = { text: $("text-tab"), files: $("files-tab") };
 const attentionView = new AttentionView({
   flow: $("flow"), heatmap: $("heatmap"), readout: $("readout"), replayButton: $("replay"),
 });
@@ -52,34 +65,36 @@ class ApiError extends Error {
   }
 }
 
-/** GET (no body) or POST a JSON body to the service; throws ApiError with the server's message. */
-async function api(path, body) {
-  const headers = {};
+/** fetch() a path of the service with the API key; throws ApiError with the server's message unless 2xx. */
+async function request(path, init = {}) {
+  const headers = { ...(init.headers ?? {}) };
   const key = elements.key.value.trim();
   if (key) headers["X-API-Key"] = key;
-  const init = { headers };
-  if (body !== undefined) {
-    init.method = "POST";
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
   let response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(path, { ...init, headers });
   } catch {
     throw new ApiError(0, "The server cannot be reached. Is it still running?");
   }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    // not JSON: the status line below says what happened
-  }
   if (!response.ok) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      // not JSON: the status line below says what happened
+    }
     const detail = data && (data.detail || data.error);
     throw new ApiError(response.status, typeof detail === "string" ? detail : `HTTP ${response.status}`);
   }
-  return data;
+  return response;
+}
+
+/** GET (no body) or POST a JSON body to the service; its JSON answer. */
+async function api(path, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  return (await request(path, init)).json();
 }
 
 function showMessage(text) {
@@ -334,6 +349,16 @@ function fillLanguageTargets() {
   fillModels();
 }
 
+/** Show the Text or the Files tab; the languages, model and API key are shared. */
+function showTab(mode) {
+  elements.form.dataset.mode = mode;
+  for (const [name, tab] of Object.entries(tabs)) {
+    tab.setAttribute("aria-selected", String(name === mode));
+    tab.tabIndex = name === mode ? 0 : -1;
+  }
+  elements.details.hidden = mode !== "text" || !state.sentences.length;
+}
+
 function swapLanguages() {
   const source = elements.source.value;
   const target = elements.target.value;
@@ -352,8 +377,20 @@ function start() {
   elements.keyField.hidden = !keyRequired;
   elements.form.addEventListener("submit", (event) => {
     event.preventDefault();
-    translate();
+    if (elements.form.dataset.mode === "text") translate();
   });
+  for (const [mode, tab] of Object.entries(tabs)) {
+    tab.addEventListener("click", () => showTab(mode));
+    tab.addEventListener("keydown", (event) => { // arrow keys move between the tabs, as in any tab list
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      const next = mode === "text" ? "files" : "text";
+      showTab(next);
+      tabs[next].focus();
+    });
+  }
+  // The formats come from the LibreTranslate-compatible settings, which need no key.
+  fetch("/frontend/settings").then((answer) => answer.ok ? answer.json() : null)
+    .then((settings) => files.showFormats(settings?.supportedFilesFormat)).catch(() => {});
   elements.text.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();

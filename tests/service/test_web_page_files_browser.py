@@ -1,0 +1,81 @@
+"""The page's Files tab in headless Chromium against a real server on the shipped de-en model: upload a .docx,
+follow its progress, download the translation and open it. Same browser and rules as test_web_page_browser.py
+(a missing Chromium fails, any browser console error fails)."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import docx
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from tests.service.server_process import ROOT, ServerProcess
+from tests.service.test_web_page_browser import browser, console_errors, screenshot, wait_for  # noqa: F401 (fixture)
+from tests.translator.document_fixtures import make_docx
+
+
+def test_the_files_tab_translates_a_docx_that_downloads_and_opens(tmp_path, browser):  # noqa: F811 (fixture)
+    upload = tmp_path / "Bericht.docx"
+    upload.write_bytes(make_docx())
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
+        browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        browser.get(server.url + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
+        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+        browser.find_element(By.ID, "files-tab").click()
+        assert browser.find_element(By.ID, "files-tab").get_attribute("aria-selected") == "true"
+        assert not browser.find_element(By.ID, "source-text").is_displayed()
+        formats = browser.find_element(By.ID, "file-formats")
+        wait_for(browser, lambda d: ".docx" in formats.text and ".srt" in formats.text,
+                 "the formats were not read from /frontend/settings")
+
+        browser.find_element(By.ID, "file-input").send_keys(str(upload))
+        assert "Bericht.docx" in browser.find_element(By.ID, "file-name").text
+        browser.find_element(By.ID, "file-button").click()
+        link = browser.find_element(By.ID, "file-download")
+        wait_for(browser, lambda d: link.is_displayed(), "the translated document was never offered", timeout=120)
+        status = browser.find_element(By.ID, "file-status").text
+        assert status.startswith("done") and "sentence" in status
+        assert float(browser.find_element(By.ID, "file-bar").get_attribute("value")) == 1.0
+        assert link.text == "Download Bericht.en.docx"
+        screenshot(browser, tmp_path, "page-files.png")
+
+        link.click()
+        saved = downloads / "Bericht.en.docx"
+        deadline = time.monotonic() + 30
+        while not saved.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert saved.exists(), list(downloads.iterdir())
+        assert console_errors(browser) == []
+    translated = docx.Document(io.BytesIO(saved.read_bytes()))
+    original = docx.Document(io.BytesIO(make_docx()))
+    assert len(translated.paragraphs) == len(original.paragraphs) and len(translated.tables) == len(original.tables)
+    english = " ".join(paragraph.text for paragraph in translated.paragraphs).lower()
+    assert "dog" in english and "hund" not in english  # translated by the real de-en model
+
+
+def test_a_dropped_file_is_chosen_and_a_bad_one_gets_the_servers_message(tmp_path, browser):  # noqa: F811
+    with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
+        browser.get(server.url + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        browser.find_element(By.ID, "files-tab").click()
+        browser.execute_script("""
+            const data = new DataTransfer();
+            data.items.add(new File(["%PDF-1.7"], "slides.pdf", {type: "application/pdf"}));
+            document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", {dataTransfer: data}));""")
+        assert "slides.pdf" in browser.find_element(By.ID, "file-name").text
+        browser.find_element(By.ID, "file-button").click()
+        message = browser.find_element(By.ID, "message")
+        wait_for(browser, lambda d: message.is_displayed(), "no message for an unsupported file")
+        assert ".pdf files are not supported" in message.text and ".docx" in message.text
+        assert not browser.find_element(By.ID, "file-download").is_displayed()
+        browser.find_element(By.ID, "text-tab").click()
+        assert browser.find_element(By.ID, "source-text").is_displayed()
+        # The 415 is the one console error, the browser's report of the failed upload.
+        assert [error for error in console_errors(browser) if "415" not in error] == []
