@@ -26,6 +26,7 @@ import numpy as np
 import sacrebleu
 import torch
 
+from training.config import portable_path
 from training.data.clean import read_parallel
 from training.release.logistic import auroc, expected_calibration_error, fit_logistic
 from training.release.named_sets import NamedSet, add_set_arguments, sets_from_args
@@ -140,7 +141,7 @@ def calibrate(model: Path, sets: list[NamedSet], acceptable_chrf: float = ACCEPT
     options = translator.default_search
     calibration.search = {"beam_size": options.beam_size, "length_penalty": options.length_penalty}
     calibration.fitted = {
-        "sets": {one.name: {"src": str(one.src), "ref": str(one.ref)} for one in sets},
+        "sets": {one.name: {"src": portable_path(one.src), "ref": portable_path(one.ref)} for one in sets},
         "max_sentences": max_sentences, "fit_share": fit_share, "seed": seed,
         "fitting_sentences": len(fitting), "held_out": scores(calibration, held_out), "command": command,
     }
