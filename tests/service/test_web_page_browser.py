@@ -366,6 +366,8 @@ def test_low_confidence_sentences_are_marked_with_their_reason(tmp_path, browser
         assert first["confidence"] >= 0.5 > second["confidence"]
         browser.get(server.url + "/")
         wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("xx")  # not "Detect language"
+        Select(browser.find_element(By.ID, "target-lang")).select_by_value("yy")
         browser.find_element(By.ID, "source-text").send_keys(paragraph, Keys.CONTROL, Keys.ENTER)
         wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
         marked = browser.find_elements(By.CSS_SELECTOR, "#output .sentence.low-confidence")
