@@ -171,7 +171,7 @@ class TranslateResponse(BaseModel):
     """Translations in input order, and which model made them."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "model": "de-en", "model_version": "sha256:41436a2e9039", "source_lang": "de", "target_lang": "en",
+        "model": "de-en", "model_version": "sha256:9a8d67b566e5", "source_lang": "de", "target_lang": "en",
         "translations": [{"text": "A man rides a bike."}],
     }]})
 
