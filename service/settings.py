@@ -82,6 +82,12 @@ class ServiceSettings(BaseSettings):
         "408 if part of a request had arrived.")
     keep_alive_timeout_s: float = Field(5.0, gt=0, description="How long a connection may stay idle after an "
                                         "answer before the server closes it.")
+    min_confidence: float | None = Field(
+        None, ge=0.0, le=1.0, description="Sentences translated with a confidence below this are flagged or refused "
+        "(low_confidence) when a request gives no min_confidence; models without calibration are exempt.")
+    low_confidence: Literal["flag", "refuse"] = Field(
+        "flag", description="What happens below min_confidence: flag the sentence in the answer, or refuse the "
+        "request (422, naming the sentences).")
     max_connections: int = Field(1000, ge=1, description="Open connections, idle ones included; a request on one "
                                  "more gets 503 and its connection is closed.")
 

@@ -69,3 +69,31 @@ def beam_sizes(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(translator.translate, "search", recording)
     return seen
+
+
+def length_calibration() -> "Calibration":
+    """A hand-set calibration for the tiny model: confidence falls with the source's length (about 1 for two
+    symbols, about 0 for six or more), so tests can choose high or low confidence by the input alone."""
+    from translator.confidence import FEATURE_NAMES, Calibration
+
+    weights = [-4.0 if name == "source_length" else 0.0 for name in FEATURE_NAMES]
+    means = [1.9 if name == "source_length" else 0.0 for name in FEATURE_NAMES]
+    reference = [1.4 if name == "source_length" else 0.0 for name in FEATURE_NAMES]
+    return Calibration(acceptable_chrf=50.0, features=list(FEATURE_NAMES), means=means,
+                       scales=[0.25] * len(FEATURE_NAMES), weights=weights, bias=0.0, reference=reference,
+                       search={"beam_size": 5, "length_penalty": 1.0})
+
+
+@pytest.fixture(scope="session")
+def calibrated_model_dir(tmp_path_factory, symbol_tokenizer) -> Path:
+    """A tiny model with :func:`length_calibration` as its calibration.json (covered by the manifest)."""
+    from translator.store.manifest import write_manifest
+
+    directory = tmp_path_factory.mktemp("calibrated") / "xx-yy"
+    # seed 4: an untrained model whose outputs are not empty (seed 0's are), so there is text to mark
+    save_checkpoint(directory, tiny_model(symbol_tokenizer.vocab_size, seed=4), symbol_tokenizer, symbol_tokenizer,
+                    {"source_language": "xx", "target_language": "yy", "name": "tiny-xx-yy",
+                     "confidence": {"acceptable_chrf": 50.0, "held_out": {}}})
+    length_calibration().save(directory)
+    write_manifest(directory)
+    return directory

@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default 64)")
     parser.add_argument("--scores", action="store_true", help="prefix each line with its score and a tab")
+    parser.add_argument("--show-confidence", action="store_true",
+                        help="prefix each line with the translation's confidence (the calibrated probability that "
+                        "it is acceptable, 0 to 1), a tab, what lowered it most ('; '-separated, empty when nothing "
+                        "did) and a tab; needs a model with calibration.json (translator-calibrate)")
     parser.add_argument("--running-text", action="store_true",
                         help="the input is running text (paragraphs, several sentences per line): cut it into "
                         "sentences, translate each, and write the translation with the input's spaces and line "
@@ -61,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads < 0:
         return fail(f"--threads must be >= 0, got {args.threads}")
-    if args.running_text and (args.n_best > 1 or args.scores):
-        return fail("--running-text writes the translated text only; it cannot be combined with --n-best or --scores")
+    if args.running_text and (args.n_best > 1 or args.scores or args.show_confidence):
+        return fail("--running-text writes the translated text only; it cannot be combined with --n-best, --scores "
+                    "or --show-confidence")
     if args.output is not None:
         return _translate_document(args, fail)
     if args.threads:
@@ -84,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         translator = Translator.from_pretrained(args.model_dir, device=args.device, dtype=args.dtype,
                                                 quantize=args.quantize)
         options = search_options_from_args(args, translator.default_search)
+        if args.show_confidence and translator.calibration is None:
+            return fail(f"--show-confidence: {args.model_dir} has no calibration.json, so its translations have no "
+                        f"confidence; calibrate it first: translator-calibrate {args.model_dir} --set NAME SRC REF ...")
         with tqdm(total=None if args.running_text else len(lines), unit="sent", file=sys.stderr,
                   disable=args.no_progress or args.input is None) as bar:
             batching = dict(max_batch_sentences=args.batch_size, progress=bar.update, restore_case=not args.keep_case)
@@ -98,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         out.write(results[0].text)
         return 0
     for result in results:  # exactly one output line per input line
+        if args.show_confidence:
+            confidence = result.confidence
+            out.write("\t\t" if confidence is None else f"{confidence.probability:.3f}\t{'; '.join(confidence.reasons)}\t")
         if args.n_best > 1:
             out.write("\t".join(f"{c.score:.4f}\t{_one_line(c.text)}" for c in result.n_best) + "\n")
         elif args.scores:
@@ -118,9 +129,9 @@ def _translate_document(args: argparse.Namespace, fail: Callable[[str], int]) ->
 
     if args.input is None:
         return fail("--output needs --input, the document to translate")
-    if args.running_text or args.n_best > 1 or args.scores:
-        return fail("--output writes a translated document; it cannot be combined with --running-text, --n-best "
-                    "or --scores")
+    if args.running_text or args.n_best > 1 or args.scores or args.show_confidence:
+        return fail("--output writes a translated document; it cannot be combined with --running-text, --n-best, "
+                    "--scores or --show-confidence")
     if args.output.suffix.lower() != args.input.suffix.lower():
         return fail(f"--output {args.output} must have the extension of --input {args.input} ({args.input.suffix}): "
                     "a document is written in its own format")

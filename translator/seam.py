@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
+from translator.confidence.calibration import Confidence
 from translator.search.beam import Hypothesis, StepHook
 from translator.search.options import SearchOptions
 from translator.text.casing import Style
@@ -46,7 +47,8 @@ class Translation:
 
     A text translated sentence by sentence (``Translator.translate_paragraphs``) that held several
     sentences has no alignment of its own: ``sentences`` holds each sentence's translation, with
-    ``source`` set to the sentence.
+    ``source`` set to the sentence. ``confidence`` (:mod:`translator.confidence`) is None for a model
+    without a calibration file and for a blank text; a text of several sentences has their weighted mean.
     """
 
     text: str
@@ -55,6 +57,7 @@ class Translation:
     alignment: Alignment | None = None
     sentences: list["Translation"] | None = None
     source: str | None = None
+    confidence: Confidence | None = None
 
 
 @dataclass(frozen=True)

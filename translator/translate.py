@@ -13,6 +13,7 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 from torch import nn
 
+from translator.confidence import Calibration, combine_confidences, estimate, sentence_features
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
@@ -23,7 +24,7 @@ from translator.search.ensemble import Ensemble
 from translator.model.inference import InferenceModel
 from translator.model.seq2seq import Seq2Seq
 from translator.search.options import SearchOptions, model_search_defaults, resolve_search
-from translator.search.beam import StepHook, search
+from translator.search.beam import Hypothesis, StepHook, search
 from translator.text.segment import SplitText, split_sentences
 from translator.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
@@ -49,6 +50,7 @@ class Translator:
         quantize: bool = False,
         version: str = "",
         case_restorer: CaseRestorer | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
@@ -78,6 +80,9 @@ class Translator:
         self.quantized = quantize
         self.version = version  # the checkpoint manifest's hash, e.g. "sha256:3f2a9c1b7d4e"
         self.case_restorer = case_restorer
+        # Maps search features to a calibrated confidence (translator.confidence); None: no confidence.
+        self.calibration = calibration
+        self.source_fallback_ids = source_tokenizer.fallback_ids()
         # Protected spans pass through as placeholders only for a model trained with them
         # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
         self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
@@ -106,6 +111,7 @@ class Translator:
             quantize=quantize,
             version=checkpoint.version,
             case_restorer=checkpoint.case_restorer,
+            calibration=checkpoint.calibration,
         )
 
     @classmethod
@@ -135,6 +141,7 @@ class Translator:
                                      "ensemble members must share their sentencepiece models")
         first.decoding_model = Ensemble([translator.decoding_model for translator in translators])
         first.metadata = {**first.metadata, "ensemble": [str(path) for path in paths]}
+        first.calibration = None  # fitted on one member's features, not the ensemble's
         return first
 
     def translate(self, texts: Sequence[str], options: SearchOptions | None = None, **keywords: Any) -> list[str]:
@@ -272,7 +279,13 @@ class Translator:
                 self.target_tokenizer.id_to_piece(target),
                 best.attention[:, : len(source)].float().tolist(),
             )
-        return Translation(texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment)
+        confidence = estimate(self.calibration, self.features(prepared, best)) if self.calibration else None
+        return Translation(texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment,
+                           confidence=confidence)
+
+    def features(self, prepared: PreparedText, hypothesis: Hypothesis) -> dict[str, float]:
+        """The confidence features (:func:`~translator.confidence.sentence_features`) of one search result."""
+        return sentence_features(prepared.ids, hypothesis, self.source_fallback_ids)
 
     @staticmethod
     def _restored(output: str, prepared: PreparedText) -> str:
@@ -293,7 +306,8 @@ def combine_sentences(split: SplitText, translations: list[Translation]) -> Tran
     The text is rejoined with the original separators; its score is the sum of the sentences'
     scores; its k-th n-best candidate joins every sentence's k-th candidate (or its last, for a
     sentence with fewer). One sentence keeps its alignment; several are listed in ``sentences``.
-    A text without sentences (empty or whitespace) translates to ``""``.
+    A text without sentences (empty or whitespace) translates to ``""``. Its confidence is the sentences'
+    mean weighted by their characters (:func:`~translator.confidence.combine_confidences`).
     """
     if not split.sentences:
         return Translation("", 0.0, [Candidate("", 0.0)])
@@ -304,12 +318,14 @@ def combine_sentences(split: SplitText, translations: list[Translation]) -> Tran
     text = split.join([t.text for t in translations])
     score = sum(t.score for t in translations)
     if len(translations) == 1:
-        return Translation(text, score, n_best, translations[0].alignment)
+        return Translation(text, score, n_best, translations[0].alignment, confidence=translations[0].confidence)
     sentences = [
-        Translation(t.text, t.score, t.n_best, t.alignment, source=source)
+        Translation(t.text, t.score, t.n_best, t.alignment, source=source, confidence=t.confidence)
         for t, source in zip(translations, split.sentences)
     ]
-    return Translation(text, score, n_best, None, sentences)
+    judged = [(t.confidence, len(source)) for t, source in zip(translations, split.sentences) if source.strip()]
+    confidence = combine_confidences([c for c, _ in judged], [float(w) for _, w in judged])
+    return Translation(text, score, n_best, None, sentences, confidence=confidence)
 
 
 def _length_sorted_batches(

@@ -35,6 +35,7 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+        self.extra: dict[str, Any] = {}  # more fields of the error body, e.g. the low-confidence sentences
 
 
 class InvalidRequest(ServiceError):
@@ -158,7 +159,7 @@ def install_error_handlers(app: FastAPI, count_error: Callable[[str], None]) -> 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, error: ServiceError) -> JSONResponse:
         count_error(error.kind)
-        return error_response(error.status_code, error.message, error.headers)
+        return error_response(error.status_code, error.message, error.headers, **error.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

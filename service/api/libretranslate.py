@@ -12,7 +12,8 @@ Parameters come as form data or JSON (``q``, ``source`` or ``"auto"``, ``target`
 400 for a bad request (missing parameter, unsupported language or format, over a limit), 403 for a
 missing or wrong API key, 429 when the queue is full, 500 when the translation fails or times out.
 Texts are translated sentence by sentence, through English when no direct model exists (the answer
-then says ``"pivot": "en"``). With ``format: "html"`` the text between tags is translated and the
+then says ``"pivot": "en"``). A calibrated model's answer carries the extension field ``confidence``: each
+text's probability of being acceptable, 0 to 1 (a list for a list ``q``; see :mod:`service.api.confidence`). With ``format: "html"`` the text between tags is translated and the
 tags are kept (``translator.text.markup``). This module reads LibreTranslate's parameters and writes its
 answers; the request itself runs through the one request path, :mod:`service.api.translation`.
 """
@@ -122,6 +123,10 @@ async def translate(request: Request) -> JSONResponse:
         answer["alternatives"] = alternatives_lists if isinstance(q, list) else alternatives_lists[0]
     if outcome.route is not None and outcome.route.pivot is not None:
         answer["pivot"] = outcome.route.pivot
+    confidences = [None if result.confidence is None else round(result.confidence.probability, 4)
+                   for result in outcome.translations]
+    if any(confidence is not None for confidence in confidences):  # an extension: calibrated models only
+        answer["confidence"] = confidences if isinstance(q, list) else confidences[0]
     return JSONResponse(answer)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from translator.search.options import MODEL_DEFAULT_FIELDS
 from translator.translate import Translation
 
+from service.api.confidence import ConfidencePolicy, is_low
 from service.api.errors import error_response
 from service.api.translation import TranslationJob, run_translation
 from service.ops.auth import require_api_key
@@ -46,20 +47,26 @@ async def translate(
     assert route is not None  # our API refuses text already in the target language rather than echo it
     return TranslateResponse(
         model=route.name, model_version=route.version, source_lang=route.source_lang,
-        target_lang=route.target_lang, translations=[_result(t, body) for t in outcome.translations],
+        target_lang=route.target_lang, translations=[_result(t, body, outcome.policy) for t in outcome.translations],
         pivot=route.pivot, detected_language=DetectedLanguage(language=detected.language,
                                                               confidence=detected.confidence) if detected else None,
     )
 
 
-def _result(translation: Translation, body: TranslateRequest) -> TranslationResult:
-    """The response entry of one translation, with only what the request asked for."""
+def _result(translation: Translation, body: TranslateRequest, policy: ConfidencePolicy) -> TranslationResult:
+    """The response entry of one translation, with only what the request asked for, and its confidence."""
     result = TranslationResult(text=translation.text)
     if translation.sentences:
         result.sentences = [
-            SentenceResult(source=sentence.source or "", **_result(sentence, body).model_dump(exclude_none=True))
+            SentenceResult(source=sentence.source or "",
+                           **_result(sentence, body, policy).model_dump(exclude_none=True))
             for sentence in translation.sentences
         ]
+    if translation.confidence is not None:
+        result.confidence = round(translation.confidence.probability, 4)
+        result.confidence_reasons = translation.confidence.reasons or None
+        if policy.min_confidence is not None:
+            result.low_confidence = any(is_low(sentence, policy) for sentence in translation.sentences or [translation])
     if body.return_scores:
         result.score = _finite(translation.score)
     if body.n_best > 1:
@@ -100,6 +107,7 @@ def _model_info(model: LoadedModel) -> ModelInfo:
         dtype=model.translator.dtype, scores=model.scores(), domain=model.metadata.get("domain"),
         case_restoration=model.translator.case_restorer is not None,
         default_search={name: getattr(model.translator.default_search, name) for name in MODEL_DEFAULT_FIELDS},
+        confidence=model.metadata.get("confidence") if getattr(model.translator, "calibration", None) else None,
     )
 
 

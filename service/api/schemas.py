@@ -64,6 +64,14 @@ class TranslateRequest(BaseModel):
         f"{DEFAULT_SEARCH.length_penalty}.")
     return_scores: bool = Field(False, description="Include log-probability scores.")
     return_attention: bool = Field(False, description="Include source/target pieces and the attention matrix.")
+    min_confidence: float | None = Field(
+        None, ge=0.0, le=1.0, allow_inf_nan=False, description="Flag (or with low_confidence refuse) sentences whose "
+        "confidence is below this. Default: the server's min_confidence setting, usually none. Needs a calibrated "
+        "model (GET /models: confidence).")
+    low_confidence: Literal["flag", "refuse"] | None = Field(
+        None, description="Below min_confidence: flag marks the sentence (low_confidence: true, with reasons); "
+        "refuse answers 422 listing every low sentence and returns no translation. Default: the server's setting, "
+        "usually flag.")
     split_sentences: bool = Field(True, description="Cut each text into sentences, translate them one by one "
                                   "and rejoin them with the original spaces and line breaks (the models were "
                                   "trained on single sentences). false sends each text to the model whole.")
@@ -116,6 +124,12 @@ class Alignment(BaseModel):
     weights: list[list[float]]
 
 
+CONFIDENCE_DESCRIPTION = (
+    "Calibrated probability (0 to 1) that the translation is acceptable (sentence chrF against a reference at or "
+    "above the model's threshold, GET /models). Absent for a model without calibration and for empty texts. A "
+    "text of several sentences: their mean weighted by characters.")
+
+
 class SentenceResult(BaseModel):
     """One sentence of a text that was split into several."""
 
@@ -124,6 +138,10 @@ class SentenceResult(BaseModel):
     score: float | None = None
     n_best: list[Candidate] | None = None
     alignment: Alignment | None = None
+    confidence: float | None = Field(None, description=CONFIDENCE_DESCRIPTION)
+    confidence_reasons: list[str] | None = Field(None, description="What lowered the confidence most, e.g. "
+                                                 "\"source words not attended to\" (when something did).")
+    low_confidence: bool | None = Field(None, description="With min_confidence: whether the confidence is below it.")
 
 
 class TranslationResult(BaseModel):
@@ -136,6 +154,10 @@ class TranslationResult(BaseModel):
                                         "sentence; a text of several has it per sentence.")
     sentences: list[SentenceResult] | None = Field(None, description="Per sentence (source, text and what was "
                                                    "asked for), when the text was split into several sentences.")
+    confidence: float | None = Field(None, description=CONFIDENCE_DESCRIPTION)
+    confidence_reasons: list[str] | None = Field(None, description="What lowered the confidence of its least "
+                                                 "confident sentences most (sentences under 0.5).")
+    low_confidence: bool | None = Field(None, description="With min_confidence: whether any sentence is below it.")
 
 
 class DetectedLanguage(BaseModel):
@@ -149,7 +171,7 @@ class TranslateResponse(BaseModel):
     """Translations in input order, and which model made them."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "model": "de-en", "model_version": "sha256:41436a2e9039", "source_lang": "de", "target_lang": "en",
+        "model": "de-en", "model_version": "sha256:9a8d67b566e5", "source_lang": "de", "target_lang": "en",
         "translations": [{"text": "A man rides a bike."}],
     }]})
 
@@ -182,6 +204,9 @@ class ModelInfo(BaseModel):
     default_search: dict[str, Any] = Field(
         default_factory=dict, description="The beam_size and length_penalty a request naming this model gets "
         "when it does not give them (a distilled fast model is meant for greedy search, beam_size 1).")
+    confidence: dict[str, Any] | None = Field(
+        None, description="Present when the model is calibrated (translations carry a confidence): the chrF an "
+        "acceptable translation reaches, the search calibrated, and the held-out AUROC and calibration error.")
 
 
 class Direction(BaseModel):
@@ -214,6 +239,9 @@ class ErrorResponse(BaseModel):
 
     detail: str = Field(description="What went wrong, naming the limit or field, and what to do.")
     errors: list[dict[str, Any]] | None = Field(None, description="One entry per invalid field (422 only).")
+    low_confidence: list[dict[str, Any]] | None = Field(
+        None, description="With low_confidence refuse: each sentence below min_confidence (text, sentence, source, "
+        "confidence, reasons).")
 
 
 class DocumentProgress(BaseModel):

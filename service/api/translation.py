@@ -4,7 +4,8 @@
 A translation goes, in this order: loading check (503 while the models load) → text limits (413/422) →
 language detection for ``auto`` → routing to a model or a pivot (404) → search options over the route's
 defaults, within the server's limits (422) → the batching queue → the request timeout (504) or the client
-hanging up (499) → the translations. The endpoints only turn their own request shape into a
+hanging up (499) → the confidence policy (422 when refusing low-confidence sentences: service.api.confidence)
+→ the translations. The endpoints only turn their own request shape into a
 :class:`TranslationJob` and the :class:`TranslationOutcome` into their own answer; every error is a
 :class:`service.api.errors.ServiceError` that they answer in their own format.
 """
@@ -22,6 +23,7 @@ from translator.search.options import AboveLimit, SearchOptions
 from translator.translate import Translation
 from translator.text.markup import Markup, parse_markup
 
+from service.api.confidence import ConfidencePolicy, check_confidence
 from service.api.errors import InvalidRequest, TimedOut
 from service.api.schemas import TranslateRequest
 from service.ops.lifecycle import cancel_on_disconnect
@@ -55,11 +57,13 @@ class TranslationJob:
 @dataclass(frozen=True)
 class TranslationOutcome:
     """One translation per text, in order; the route that made them (None when the texts were already in the
-    target language and came back unchanged); the detected language with ``source_lang`` ``auto``."""
+    target language and came back unchanged); the detected language with ``source_lang`` ``auto``; the
+    confidence policy in effect (for flagging low-confidence sentences)."""
 
     translations: list[Translation]
     route: Route | None
     detected: Detection | None
+    policy: ConfidencePolicy = ConfidencePolicy()
 
 
 async def run_translation(request: Request, job: TranslationJob) -> TranslationOutcome:
@@ -88,7 +92,14 @@ async def run_translation(request: Request, job: TranslationJob) -> TranslationO
         work = translate_texts(queue, route, options, texts, body.split_sentences)
     else:
         work = _translate_html(queue, route, options, markups)
-    return TranslationOutcome(await _in_time(request, work, settings), route, detected)
+    translations = await _in_time(request, work, settings)
+    policy = ConfidencePolicy.of(body.min_confidence, body.low_confidence, settings.min_confidence,
+                                 settings.low_confidence)
+    # (getattr: the BatchTranslator protocol does not require a calibration; a stand-in may have none)
+    calibrated = all(getattr(model.translator, "calibration", None) is not None for model in route.legs)
+    if calibrated or body.min_confidence is not None:  # the server's threshold exempts uncalibrated models
+        check_confidence(translations, texts, policy, calibrated, route.name)
+    return TranslationOutcome(translations, route, detected, policy if calibrated else ConfidencePolicy())
 
 
 async def run_detection(request: Request, text: str) -> list[Detection]:

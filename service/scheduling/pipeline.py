@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from translator.alignment import compose
+from translator.confidence import chain_confidences
 from translator.search.options import SearchOptions
 from translator.text.segment import split_sentences
 from translator.translate import Candidate, Translation, combine_sentences
@@ -81,7 +82,8 @@ def _chained(first: Translation, second: Translation) -> Translation:
     """A pivoted translation: the second leg's output, scored with both legs' log-probabilities.
 
     Its alignment goes from the source to the target through the pivot text (both legs' attention
-    composed, translator.alignment.compose); None when the legs' pieces cannot be related.
+    composed, translator.alignment.compose); None when the legs' pieces cannot be related. Its confidence is
+    the product of the legs' (translator.confidence.chain_confidences).
     """
     alignment = None
     if first.alignment is not None and second.alignment is not None:
@@ -89,5 +91,5 @@ def _chained(first: Translation, second: Translation) -> Translation:
     return Translation(
         second.text, first.score + second.score,
         [Candidate(candidate.text, first.score + candidate.score) for candidate in second.n_best],
-        alignment,
+        alignment, confidence=chain_confidences(first.confidence, second.confidence),
     )

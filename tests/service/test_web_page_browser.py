@@ -354,3 +354,39 @@ def test_the_api_docs_work_offline(server, browser, path, shows):
     elsewhere = [url for kind, url in loaded if not url.startswith(server + "/")]
     assert elsewhere == ([] if path == "/docs" else ["https://cdn.redoc.ly/redoc/logo-mini.svg"])
     assert [error for error in console_errors(browser) if "logo-mini.svg" not in error] == []
+
+
+def test_low_confidence_sentences_are_marked_with_their_reason(tmp_path, browser, calibrated_model_dir):
+    """The tiny model's hand-set calibration (tests.conftest.length_calibration): the long second sentence is low."""
+    paragraph = "a bb. Cc d e f g h a b c."
+    with ServerProcess(tmp_path, calibrated_model_dir) as server:
+        expected = call(server.url, "/translate", {"text": paragraph, "source_lang": "xx", "target_lang": "yy",
+                                                   "n_best": 3})["translations"][0]
+        first, second = expected["sentences"]
+        assert first["confidence"] >= 0.5 > second["confidence"]
+        browser.get(server.url + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("xx")  # not "Detect language"
+        Select(browser.find_element(By.ID, "target-lang")).select_by_value("yy")
+        browser.find_element(By.ID, "source-text").send_keys(paragraph, Keys.CONTROL, Keys.ENTER)
+        wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+        marked = browser.find_elements(By.CSS_SELECTOR, "#output .sentence.low-confidence")
+        assert [span.get_attribute("data-index") for span in marked] == ["1"]
+        assert marked[0].get_attribute("textContent") == second["text"]
+        assert "a very long source" in marked[0].get_attribute("title")
+        note = browser.find_element(By.ID, "confidence")
+        assert note.is_displayed() and "low" in note.get_attribute("class").split()
+        assert f"{round(100 * second['confidence'])} %" in note.text and "a very long source" in note.text
+        assert "low for 1 of 2 sentences" in note.text
+        screenshot(browser, tmp_path, "page-low-confidence.png")
+
+        # A confident sentence alone is not marked; the note gives its confidence.
+        text_area = browser.find_element(By.ID, "source-text")
+        text_area.clear()
+        text_area.send_keys("a b", Keys.CONTROL, Keys.ENTER)
+        # (the paragraph's note also starts with "Confidence": wait for the one without a low sentence)
+        wait_for(browser, lambda d: re.fullmatch(r"Confidence \d+ %", d.find_element(By.ID, "confidence").text),
+                 "no confidence shown for a confident sentence")
+        assert browser.find_elements(By.CSS_SELECTOR, "#output .low-confidence") == []
+        assert "low" not in browser.find_element(By.ID, "confidence").get_attribute("class").split()
+        assert console_errors(browser) == []

@@ -9,6 +9,7 @@ for it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -27,12 +28,21 @@ and get no hypotheses. (The service uses it to drop cancelled requests' sentence
 
 @dataclass
 class Hypothesis:
-    """One output: pieces without BOS/EOS, its (length-normalised) score, optional attention."""
+    """One output: pieces without BOS/EOS, its (length-normalised) score, optional attention.
+
+    The search also keeps, at the cost of a few small tensors, what confidence estimation needs
+    (:mod:`translator.confidence`): each piece's log-probability, the attention each source position
+    received in total, the attention's mean entropy, and in beam search the next-best hypothesis.
+    """
 
     token_ids: list[int]
     score: float
     attention: torch.Tensor | None = None  # (output_len, src_len), EOS step included
     ended_with_eos: bool = True
+    piece_log_probs: list[float] | None = None  # (output_len,) EOS step included
+    coverage: list[float] | None = None  # (src_len,) summed attention weights, padding included
+    attention_entropy: float | None = None  # mean over output steps, in nats
+    runner_up: "Hypothesis | None" = None  # the best of the other finished hypotheses (beam search)
 
 
 @dataclass
@@ -100,21 +110,63 @@ class _Batch:
 
 
 @dataclass
+class _Trace:
+    """What confidence estimation needs of each hypothesis, sentence first like its tokens: ``log_probs``
+    (sentences, k, steps) of its pieces, ``coverage`` (sentences, k, src_len) summed attention, ``entropy``
+    (sentences, k) summed attention entropy. (Greedy search drops the k dimension.)"""
+
+    log_probs: torch.Tensor
+    coverage: torch.Tensor
+    entropy: torch.Tensor
+
+    @classmethod
+    def zeros(cls, leading: tuple[int, ...], steps: int, src_len: int, device: torch.device) -> "_Trace":
+        return cls(torch.zeros(*leading, steps, device=device), torch.zeros(*leading, src_len, device=device),
+                   torch.zeros(*leading, device=device))
+
+    def select(self, sentences: torch.Tensor) -> "_Trace":
+        return _Trace(self.log_probs[sentences], self.coverage[sentences], self.entropy[sentences])
+
+    def gather(self, index: torch.Tensor) -> "_Trace":
+        """Each sentence's hypotheses ``index`` (sentences, k') (see :func:`_gather_beams`)."""
+        return _Trace(_gather_beams(self.log_probs, index), _gather_beams(self.coverage, index),
+                      self.entropy.gather(1, index))
+
+    def extended(self, log_probs: torch.Tensor, weights: torch.Tensor, step: int) -> "_Trace":
+        """This trace after one more step with pieces of ``log_probs`` and attention ``weights`` (…, src_len)."""
+        weights = weights.float()
+        if self.log_probs.size(-1) > step:  # beam search: preallocated, and this trace a fresh gather, so in place
+            pieces = self.log_probs
+            pieces[..., step] = log_probs
+        else:
+            pieces = torch.cat([self.log_probs, log_probs.unsqueeze(-1)], dim=-1)
+        return _Trace(pieces, self.coverage + weights, self.entropy + torch.special.entr(weights).sum(-1))
+
+    @staticmethod
+    def cat(first: "_Trace", second: "_Trace") -> "_Trace":
+        return _Trace(*(torch.cat([a, b], 1) for a, b in
+                        ((first.log_probs, second.log_probs), (first.coverage, second.coverage),
+                         (first.entropy, second.entropy))))
+
+
+@dataclass
 class _Hypotheses:
     """Hypotheses of the active sentences, sentence first: ``scores`` (sentences, k), ``tokens`` (sentences, k,
-    steps), ``attention`` (sentences, k, steps, src_len) or None, ``lengths`` (sentences, k) where they differ.
-    (Greedy search keeps one per sentence and drops the k dimension.)"""
+    steps), ``attention`` (sentences, k, steps, src_len) or None, ``lengths`` (sentences, k) where they differ,
+    ``trace`` for confidence. (Greedy search keeps one per sentence and drops the k dimension.)"""
 
     scores: torch.Tensor
     tokens: torch.Tensor
     attention: torch.Tensor | None = None
     lengths: torch.Tensor | None = None
+    trace: _Trace | None = None
 
     def select(self, sentences: torch.Tensor) -> "_Hypotheses":
         """The hypotheses of ``sentences`` (an index or a bool mask over the first dimension)."""
         return _Hypotheses(self.scores[sentences], self.tokens[sentences],
                            None if self.attention is None else self.attention[sentences],
-                           None if self.lengths is None else self.lengths[sentences])
+                           None if self.lengths is None else self.lengths[sentences],
+                           None if self.trace is None else self.trace.select(sentences))
 
 
 @dataclass
@@ -131,6 +183,7 @@ class _Candidates:
     origin: torch.Tensor
     tokens: torch.Tensor
     attention: torch.Tensor | None
+    trace: _Trace
 
 
 @torch.inference_mode()
@@ -177,13 +230,15 @@ def beam_search(
     scores[:, 0] = 0.0
     attention_shape = (batch_size, beam, longest, src_len)
     live = _Hypotheses(scores, torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device),
-                       torch.zeros(attention_shape, device=device) if return_attention else None)
+                       torch.zeros(attention_shape, device=device) if return_attention else None,
+                       trace=_Trace.zeros((batch_size, beam), longest, src_len, device))
     # Finished hypotheses: the `beam` best per sentence, scores already length-normalised.
     finished = _Hypotheses(
         torch.full((batch_size, beam), float("-inf"), device=device),
         torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device),
         torch.zeros(attention_shape, device=device) if return_attention else None,
         torch.zeros(batch_size, beam, dtype=torch.long, device=device),
+        _Trace.zeros((batch_size, beam), longest, src_len, device),
     )
     results: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
 
@@ -225,11 +280,15 @@ def _expand(live: _Hypotheses, log_probs: torch.Tensor, weights: torch.Tensor, s
     ids = top_ids.view(sentences, -1).gather(1, best)
     tokens = _gather_beams(live.tokens, origin)  # (sentences, 2 * beam, longest)
     tokens[:, :, step] = ids
+    step_weights = _gather_beams(weights.view(sentences, beam, -1), origin)  # (sentences, 2 * beam, src_len)
     attention = None
     if live.attention is not None:
         attention = _gather_beams(live.attention, origin)
-        attention[:, :, step] = _gather_beams(weights.view(sentences, beam, 1, -1), origin)[:, :, 0]
-    return _Candidates(scores, ids, origin, tokens, attention)
+        attention[:, :, step] = step_weights
+    assert live.trace is not None
+    piece_log_probs = top_log_probs.view(sentences, -1).gather(1, best)
+    trace = live.trace.gather(origin).extended(piece_log_probs, step_weights, step)
+    return _Candidates(scores, ids, origin, tokens, attention, trace)
 
 
 def _best_unended(ids: torch.Tensor, beam: int) -> torch.Tensor:
@@ -254,13 +313,14 @@ def _retire(finished: _Hypotheses, candidates: _Candidates, unended: torch.Tenso
     joining = (ends | capped) & torch.isfinite(candidates.scores)
     joining_scores = torch.where(joining, candidates.scores / normaliser, float("-inf"))
     scores, pick = torch.cat([finished.scores, joining_scores], 1).topk(beam, dim=-1)
-    assert finished.lengths is not None
+    assert finished.lengths is not None and finished.trace is not None
     return _Hypotheses(
         scores,
         _gather_beams(torch.cat([finished.tokens, candidates.tokens], 1), pick),
         None if finished.attention is None or candidates.attention is None
         else _gather_beams(torch.cat([finished.attention, candidates.attention], 1), pick),
         torch.cat([finished.lengths, torch.full_like(candidates.ids, step + 1)], 1).gather(1, pick),
+        _Trace.cat(finished.trace, candidates.trace).gather(pick),
     )
 
 
@@ -273,7 +333,8 @@ def _advance(batch: _Batch, candidates: _Candidates, unended: torch.Tensor) -> _
     rows = torch.arange(sentences, device=unended.device).unsqueeze(1) * beam + origin
     batch.state = batch.model.select_state(batch.state, rows.view(-1))
     return _Hypotheses(candidates.scores.gather(1, unended), _gather_beams(candidates.tokens, unended),
-                       None if candidates.attention is None else _gather_beams(candidates.attention, unended))
+                       None if candidates.attention is None else _gather_beams(candidates.attention, unended),
+                       trace=candidates.trace.gather(unended))
 
 
 def _prune(batch: _Batch, leaving: torch.Tensor, *hypotheses: _Hypotheses) -> list[_Hypotheses] | None:
@@ -346,23 +407,30 @@ def _gather_beams(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 def _collect(results: list[list[Hypothesis]], sentence_ids: torch.Tensor, finished: _Hypotheses, n_best: int) -> None:
     """Store the n best hypotheses of sentences that just finished searching.
 
-    finished: (done, k, ...) hypotheses with length-normalised scores and their lengths.
+    finished: (done, k, ...) hypotheses with length-normalised scores and their lengths. The best one's
+    ``runner_up`` is the second best, when there is one and it is finite.
     """
-    assert finished.lengths is not None
-    order = finished.scores.argsort(dim=1, descending=True)[:, :n_best]
+    assert finished.lengths is not None and finished.trace is not None
+    order = finished.scores.argsort(dim=1, descending=True)[:, :max(n_best, min(2, finished.scores.size(1)))]
     final, lengths = finished.scores.gather(1, order).tolist(), finished.lengths.gather(1, order).tolist()
-    tokens = finished.tokens.gather(1, order.unsqueeze(-1).expand(-1, -1, finished.tokens.size(2))).tolist()
+    tokens = _gather_beams(finished.tokens, order).tolist()
+    trace = finished.trace.gather(order)
+    log_probs, coverage, entropy = trace.log_probs.tolist(), trace.coverage.tolist(), trace.entropy.tolist()
     for row, sentence in enumerate(sentence_ids.tolist()):
+        found = []
         for rank in range(len(order[row])):
             length = lengths[row][rank]
             pieces = tokens[row][rank][:length]
             ended = bool(pieces) and pieces[-1] == EOS_ID
             hyp_attention = None
-            if finished.attention is not None:
+            if finished.attention is not None and rank < n_best:
                 hyp_attention = finished.attention[row, int(order[row, rank]), :length].cpu()
-            results[sentence].append(
-                Hypothesis(pieces[:-1] if ended else pieces, final[row][rank], hyp_attention, ended)
-            )
+            found.append(Hypothesis(pieces[:-1] if ended else pieces, final[row][rank], hyp_attention, ended,
+                                    log_probs[row][rank][:length], coverage[row][rank],
+                                    entropy[row][rank] / max(length, 1)))
+        if len(found) > 1 and math.isfinite(found[1].score):
+            found[0].runner_up = found[1]
+        results[sentence].extend(found[:n_best])
 
 
 @torch.inference_mode()
@@ -386,15 +454,17 @@ def greedy_search(
     # One hypothesis per sentence: (sentences,) scores, (sentences, steps) tokens and attention.
     found = _Hypotheses(torch.zeros(batch_size, device=device),
                         torch.empty(batch_size, 0, dtype=torch.long, device=device),
-                        torch.empty(batch_size, 0, src_len, device=device) if return_attention else None)
+                        torch.empty(batch_size, 0, src_len, device=device) if return_attention else None,
+                        trace=_Trace.zeros((batch_size,), 0, src_len, device))
     results: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
 
     for step in range(int(limits.max())):
         log_probs, weights = batch.step()
         best_log_prob, next_ids = _max(log_probs)
         attention = None if found.attention is None else torch.cat([found.attention, weights.unsqueeze(1)], dim=1)
+        assert found.trace is not None
         found = _Hypotheses(found.scores + best_log_prob, torch.cat([found.tokens, next_ids.unsqueeze(1)], dim=1),
-                            attention)
+                            attention, trace=found.trace.extended(best_log_prob, weights, step))
         batch.prev_ids = next_ids
         done = (next_ids == EOS_ID) | (limits[batch.active] <= step + 1)  # a finished sentence leaves at once
         done, leaving = _leaving(done, step_hook, batch.active)
@@ -402,9 +472,12 @@ def greedy_search(
             ending = found.select(done)
             lengths = torch.full_like(next_ids[done], step + 1)
             final = ending.scores / length_normaliser(lengths, options.length_penalty)
+            assert ending.trace is not None
             _collect(results, batch.active[done], _Hypotheses(
                 final.unsqueeze(1), ending.tokens.unsqueeze(1),
-                None if ending.attention is None else ending.attention.unsqueeze(1), lengths.unsqueeze(1)), 1)
+                None if ending.attention is None else ending.attention.unsqueeze(1), lengths.unsqueeze(1),
+                _Trace(*(tensor.unsqueeze(1) for tensor in
+                         (ending.trace.log_probs, ending.trace.coverage, ending.trace.entropy)))), 1)
             kept = _prune(batch, leaving, found)
             if kept is None:
                 break

@@ -32,6 +32,7 @@ from safetensors.torch import save_file
 
 from translator import __version__
 from translator.store.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
+from translator.confidence.calibration import CALIBRATION_FILE, Calibration
 from translator.text.casing import CASING_FILE, CaseRestorer
 from translator.model.config import ModelConfig
 from translator.store.manifest import MANIFEST_FILE, CheckpointError, VerifiedFiles, read_verified, write_manifest
@@ -70,6 +71,7 @@ class Checkpoint:
     metadata: dict[str, Any] = field(default_factory=dict)
     version: str = ""
     case_restorer: CaseRestorer | None = None  # from casing.json, when the checkpoint has one
+    calibration: Calibration | None = None  # from calibration.json (translator-calibrate), when it has one
 
 
 def save_checkpoint(
@@ -174,7 +176,13 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
             case_restorer = CaseRestorer.parse(files.contents[CASING_FILE], Path(directory) / CASING_FILE)
         except ValueError as error:
             raise CheckpointError(str(error)) from None
-    return Checkpoint(model, tokenizers[0], tokenizers[1], metadata, files.version, case_restorer)
+    calibration = None
+    if CALIBRATION_FILE in files.contents:
+        try:
+            calibration = Calibration.parse(files.contents[CALIBRATION_FILE], Path(directory) / CALIBRATION_FILE)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+    return Checkpoint(model, tokenizers[0], tokenizers[1], metadata, files.version, case_restorer, calibration)
 
 
 def _read_checkpoint(
@@ -186,7 +194,7 @@ def _read_checkpoint(
         for name in required:  # a clearer message for a directory that is not a checkpoint at all
             if not (directory / name).is_file():
                 raise CheckpointError(f"{directory / name} is missing; is {directory} a model directory?")
-    files = read_verified(directory, keep=(*required, METADATA_FILE, CASING_FILE))
+    files = read_verified(directory, keep=(*required, METADATA_FILE, CASING_FILE, CALIBRATION_FILE))
     for name in required:
         if name not in files.contents:
             raise CheckpointError(f"{directory / name} is missing; is {directory} a model directory?")

@@ -71,6 +71,10 @@ class Tokenizer:
         """Whether every one of ``pieces`` is a piece of its own in the vocabulary."""
         return all(self._sp.piece_to_id(piece) != UNK_ID for piece in pieces)
 
+    def fallback_ids(self) -> frozenset[int]:
+        """Ids of ``<unk>`` and of the UTF-8 byte pieces: what text outside the vocabulary is encoded as."""
+        return frozenset(i for i in range(self.vocab_size) if self._sp.is_unknown(i) or self._sp.is_byte(i))
+
     def id_to_piece(self, ids: Iterable[int]) -> list[str]:
         """Piece strings of ``ids`` (special ids shown as e.g. ``</s>``)."""
         return [self._sp.id_to_piece(int(i)) for i in ids]

@@ -23,7 +23,11 @@ const elements = {
   details: $("details"), alternatives: $("alternatives"), alternativesCaption: $("alternatives-caption"),
   modelField: $("model-field"), model: $("model"),
   example: $("example"), sentenceField: $("sentence-field"), sentence: $("sentence"), attentionNote: $("attention-note"),
+  confidence: $("confidence"),
 };
+// Below this confidence (the calibrated probability that a sentence is acceptable) a sentence is marked,
+// unless the server applied its own min_confidence (then its low_confidence flag decides).
+const LOW_CONFIDENCE = 0.5;
 const files = new FilesPanel({
   dropZone: $("drop-zone"), input: $("file-input"), name: $("file-name"), formats: $("file-formats"),
   progress: $("file-progress"), bar: $("file-bar"), status: $("file-status"), cancel: $("file-cancel"),
@@ -178,12 +182,45 @@ function sentencesOf(result, sourceText) {
       score: sentence.score,
       nBest: sentence.n_best ?? [{ text: sentence.text, score: sentence.score }],
       alignment: sentence.alignment,
+      ...confidenceOf(sentence),
     }));
   }
   return [{
     source: sourceText.trim(), text: result.text, score: result.score,
     nBest: result.n_best ?? [{ text: result.text, score: result.score }], alignment: result.alignment,
+    ...confidenceOf(result),
   }];
+}
+
+/** A translation's confidence (null for an uncalibrated model), its reasons, and whether it is low. */
+function confidenceOf(entry) {
+  const confidence = entry.confidence ?? null;
+  const low = entry.low_confidence ?? (confidence !== null && confidence < LOW_CONFIDENCE);
+  return { confidence, reasons: entry.confidence_reasons ?? [], low };
+}
+
+function percent(probability) {
+  return `${Math.round(100 * probability)} %`;
+}
+
+/** The note under the translation: its confidence, and the reasons of the sentences marked as low. */
+function renderConfidence(result) {
+  const note = elements.confidence;
+  const low = state.sentences.filter((sentence) => sentence.low);
+  note.hidden = result.confidence == null;
+  note.classList.toggle("low", low.length > 0);
+  if (note.hidden) return;
+  if (!low.length) {
+    note.textContent = `Confidence ${percent(result.confidence)}`;
+  } else if (state.sentences.length === 1) {
+    note.textContent = `Low confidence (${percent(low[0].confidence)})` +
+      (low[0].reasons.length ? `: ${low[0].reasons.join(", ")}` : "");
+  } else {
+    const described = low.map((sentence) => `“${truncate(sentence.text, 40)}” ${percent(sentence.confidence)}` +
+      (sentence.reasons.length ? ` (${sentence.reasons.join(", ")})` : ""));
+    note.textContent = `Confidence ${percent(result.confidence)}; low for ${low.length} of ` +
+      `${state.sentences.length} sentences: ${described.join("; ")}`;
+  }
 }
 
 async function translate() {
@@ -231,6 +268,7 @@ function render(answer, sourceText, elapsedMs) {
   elements.timing.title = `The request took ${elapsedMs.toFixed(0)} ms in your browser (model ${answer.model}, ` +
     `version ${answer.model_version}).`;
   renderOutput(result);
+  renderConfidence(result);
   fillSelect(elements.sentence, state.sentences.map((sentence, index) =>
     [String(index), `${index + 1}. ${truncate(sentence.source || sentence.text, 48)}`]), "0");
   elements.sentenceField.hidden = state.sentences.length < 2;
@@ -250,7 +288,7 @@ function showDetected(detected) {
 /** The translation; with several sentences, each one is a span that picks it for the attention views. */
 function renderOutput(result) {
   elements.output.textContent = result.text;
-  if (state.sentences.length < 2) return;
+  if (state.sentences.length < 2 && !state.sentences.some((sentence) => sentence.low)) return;
   // The text is the sentences' translations joined by the source's spaces and line breaks: find each in turn.
   const parts = [];
   let cursor = 0;
@@ -264,6 +302,12 @@ function renderOutput(result) {
     span.dataset.index = String(index);
     span.tabIndex = 0;
     span.title = "Show this sentence's alternatives and attention";
+    if (sentence.low) {
+      span.classList.add("low-confidence");
+      span.title = `Low confidence (${percent(sentence.confidence)})` +
+        (sentence.reasons.length ? `: ${sentence.reasons.join(", ")}` : "") + ". Click for its alternatives.";
+      span.dataset.reasons = sentence.reasons.join(", ");
+    }
     parts.push(span);
     cursor = start + sentence.text.length;
   }
