@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from translator.alignment import compose
+from translator.glossary import Glossary
 from translator.search.options import SearchOptions
 from translator.text.segment import split_sentences
 from translator.translate import Candidate, Translation, combine_sentences
@@ -46,15 +47,16 @@ async def detect_source(registry: ModelRegistry, texts: list[str]) -> Detection:
 
 
 async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str],
-                          split_sentences_first: bool = True) -> list[Translation]:
-    """Translate ``texts`` along ``route``; one Translation per text, in order.
+                          split_sentences_first: bool = True, glossary: Glossary | None = None) -> list[Translation]:
+    """Translate ``texts`` along ``route``; one Translation per text, in order. A ``glossary`` applies to the
+    route's first leg (the caller allows one only on a direct route).
 
     Raises:
         LimitExceeded: the texts hold more sentences than the queue ever takes at once.
         Overloaded, ValueError: as :meth:`BatchingQueue.submit`.
     """
     if not split_sentences_first:
-        return await _along_route(queue, route, options, texts)
+        return await _along_route(queue, route, options, texts, glossary)
     splits = [split_sentences(text, route.source_lang) for text in texts]
     sentences = [sentence for split in splits for sentence in split.sentences]
     if len(sentences) > queue.max_pending_sentences:  # the queue would refuse it with a 503 however long one waits
@@ -62,13 +64,13 @@ async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOpt
             f"the texts hold {len(sentences)} sentences; the limit is {queue.max_pending_sentences} sentences per "
             f"request (queue_max_sentences, {env_name('queue_max_sentences')}); split it into several requests"
         )
-    results = iter(await _along_route(queue, route, options, sentences) if sentences else [])
+    results = iter(await _along_route(queue, route, options, sentences, glossary) if sentences else [])
     return [combine_sentences(split, [next(results) for _ in split.sentences]) for split in splits]
 
 
 async def _along_route(queue: BatchingQueue, route: Route, options: SearchOptions,
-                       texts: list[str]) -> list[Translation]:
-    results = await queue.submit(route.legs[0], options, texts)
+                       texts: list[str], glossary: Glossary | None = None) -> list[Translation]:
+    results = await queue.submit(route.legs[0], options, texts, glossary)
     for model in route.legs[1:]:
         following = await queue.submit(model, options, [result.text for result in results])
         # Composing attention is a few matrix products per sentence: off the event loop.
