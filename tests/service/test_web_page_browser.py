@@ -354,3 +354,33 @@ def test_the_api_docs_work_offline(server, browser, path, shows):
     elsewhere = [url for kind, url in loaded if not url.startswith(server + "/")]
     assert elsewhere == ([] if path == "/docs" else ["https://cdn.redoc.ly/redoc/logo-mini.svg"])
     assert [error for error in console_errors(browser) if "logo-mini.svg" not in error] == []
+
+
+def test_the_glossary_editor_steers_the_translation_and_reports_a_bad_entry(server, browser):
+    sentence, terms = "Eine Kellnerin steht hinter einer Theke.", "Kellnerin = waitress\nTheke = bar\n"
+    expected = call(server, "/translate", {"text": sentence, "source_lang": "de", "target_lang": "en",
+                                           "glossary": {"Kellnerin": "waitress", "Theke": "bar"}})
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
+    Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+    browser.find_element(By.CSS_SELECTOR, "#glossary-editor summary").click()
+    browser.find_element(By.ID, "glossary").send_keys(terms)
+    assert browser.find_element(By.ID, "glossary-count").text == "(2 terms)"
+    browser.find_element(By.ID, "source-text").send_keys(sentence)
+    browser.find_element(By.ID, "translate-button").click()
+    wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+    output = browser.find_element(By.ID, "output").text
+    assert output == expected["translations"][0]["text"]
+    assert "waitress" in output and "bar" in output
+
+    browser.refresh()  # the glossary stays in this browser
+    wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    assert browser.find_element(By.ID, "glossary").get_attribute("value") == terms
+    browser.find_element(By.CSS_SELECTOR, "#glossary-editor summary").click()
+    browser.find_element(By.ID, "glossary").send_keys("= orphan\n")
+    browser.find_element(By.ID, "source-text").send_keys(sentence)
+    browser.find_element(By.ID, "translate-button").click()
+    message = browser.find_element(By.ID, "message")
+    wait_for(browser, lambda d: message.is_displayed(), "no message for a glossary entry without a source term")
+    assert "bad glossary" in message.text and "source term is empty" in message.text
