@@ -139,3 +139,14 @@ def test_the_cli_applies_a_glossary_file_and_names_a_bad_line(tiny_model_dir, tm
     terms.write_text("c\th g\n\t\n", encoding="utf-8")
     assert translate_main([str(tiny_model_dir), "-i", str(source), "--glossary", str(terms)]) == 2
     assert f"{terms}, line 2: the source term is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_sentences_of_different_glossaries_share_one_batch(translator, beam_size):
+    first = translator.prepare(["a b c d"], glossary=parse_glossary({"c": "h g"}))[0]
+    second = translator.prepare(["a b c d"], glossary=parse_glossary({"c": "e e f"}))[0]
+    options = SearchOptions(beam_size=beam_size)
+    found = translator.translate_ids([first.ids, second.ids], options, terms=[first.terms, second.terms])
+    one, other = (translator.finish(text, result).text for text, result in zip((first, second), found))
+    assert written("h g", one) and not written("e e f", one)
+    assert written("e e f", other) and not written("h g", other)
