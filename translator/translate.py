@@ -89,6 +89,7 @@ class Translator:
         # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
         self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
         self.glossary_method = "align"  # one of GLOSSARY_METHODS
+        self._continuations: torch.Tensor | None = None  # see _word_continuations
 
     @classmethod
     def from_pretrained(
@@ -322,7 +323,7 @@ class Translator:
 
     def _word_continuations(self) -> torch.Tensor:
         """(vocab,) bool: the target pieces that continue a word (no word mark, starting with a letter or digit)."""
-        if getattr(self, "_continuations", None) is None:
+        if self._continuations is None:
             pieces = self.target_tokenizer.id_to_piece(range(self.target_tokenizer.vocab_size))
             self._continuations = torch.tensor([piece[:1].isalnum() for piece in pieces])
         return self._continuations

@@ -71,7 +71,8 @@ class TranslateRequest(BaseModel):
     return_scores: bool = Field(False, description="Include log-probability scores.")
     return_attention: bool = Field(False, description="Include source/target pieces and the attention matrix.")
     glossary: Any = Field(
-        None, json_schema_extra={"anyOf": [{"type": "object"}, {"type": "array"}, {"type": "null"}]}, description="Terms the translation must use: {\"source term\": \"target term\"}, null (or \"\") "
+        None, json_schema_extra={"anyOf": [{"type": "object"}, {"type": "array"}, {"type": "null"}]},
+        description="Terms the translation must use: {\"source term\": \"target term\"}, null (or \"\") "
         "keeping a term as is; or a list of {source, target} / {source, keep: true}. Matched case- and "
         "inflection-insensitively (docs/translating.md).")
     glossary_name: str | None = Field(None, max_length=64, description="A glossary stored with PUT /glossaries/{name} "

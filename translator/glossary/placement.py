@@ -31,7 +31,8 @@ def written(target: str, text: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(target) + r"(?!\w)", text, re.IGNORECASE) is not None
 
 
-def missing_terms(token_ids: Sequence[int], terms: Sequence[TermConstraint], tokenizer: Tokenizer) -> list[TermConstraint]:
+def missing_terms(token_ids: Sequence[int], terms: Sequence[TermConstraint],
+                  tokenizer: Tokenizer) -> list[TermConstraint]:
     """The terms the output ``token_ids`` does not hold."""
     text = tokenizer.decode([list(token_ids)])[0]
     return [term for term in terms if not written(term.target, text)]
