@@ -72,17 +72,33 @@ def words_match(text_word: str, term_word: str) -> bool:
     return term in text_forms or not word_forms(text_word, 5).isdisjoint(word_forms(term_word, 5) - {term})
 
 
+@lru_cache(maxsize=64)
+def _index(glossary: Glossary) -> dict[str, list[tuple[GlossaryEntry, tuple[str, ...]]]]:
+    """The glossary's entries (with their words) by every form their first word may be met in: its folded self,
+    and its stems of at least 5 letters (see :func:`words_match`), so a text word looks up its candidates instead
+    of trying every entry."""
+    index: dict[str, list[tuple[GlossaryEntry, tuple[str, ...]]]] = {}
+    for entry in glossary.entries:
+        term = tuple(WORD.findall(entry.source))
+        if not term:
+            continue
+        for form in word_forms(term[0], 5) | {fold(term[0])}:
+            index.setdefault(form, []).append((entry, term))
+    return index
+
+
 def find_terms(text: str, glossary: Glossary) -> list[TermMatch]:
     """The entries of ``glossary`` that occur in ``text``, in order of first occurrence. Longer terms win where
     matches overlap (*Acme Cloud Server* over *Acme Cloud*); an entry matched once per occurrence."""
     words = [(match.group(0), match.start(), match.end()) for match in WORD.finditer(text)]
+    index = _index(glossary)
     found: list[tuple[int, int, GlossaryEntry]] = []
-    for entry in glossary.entries:
-        term = WORD.findall(entry.source)
-        if not term:
-            continue
-        for start in range(len(words) - len(term) + 1):
-            if all(words_match(words[start + i][0], term[i]) for i in range(len(term))):
+    for start, (word, _, _) in enumerate(words):
+        candidates = {id(entry): (entry, term) for form in word_forms(word) | word_forms(word, 5)
+                      for entry, term in index.get(form, ())}
+        for entry, term in candidates.values():
+            if start + len(term) <= len(words) and all(words_match(words[start + i][0], term[i])
+                                                       for i in range(len(term))):
                 found.append((words[start][1], words[start + len(term) - 1][2], entry))
     taken: list[tuple[int, int, GlossaryEntry]] = []
     for start, end, entry in sorted(found, key=lambda item: (-(item[1] - item[0]), item[0])):
