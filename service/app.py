@@ -35,6 +35,7 @@ from service.ops.metrics import RequestMetricsMiddleware, ServiceMetrics
 from service.api.page import install_page
 from service.scheduling.registry import load_registry
 from service.api.routes import router
+from service.api.glossaries import router as glossary_router
 from service.state import ServiceState
 from service.scheduling.routing import languages
 from service.settings import ServiceSettings
@@ -101,6 +102,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
     install_error_handlers(app, count_error)
     app.include_router(router)
     app.include_router(documents_router)
+    app.include_router(glossary_router)
     install_page(app)
     install_libretranslate(app)  # before the body-size limit is added, so that limit runs first
     install_libretranslate_files(app)
@@ -109,8 +111,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
                        timeout_s=settings.body_timeout_s, keyless_max_bytes=settings.max_keyless_body_bytes,
                        upload_paths=UPLOAD_PATHS | FILE_UPLOAD_PATHS, upload_max_bytes=upload_body_bytes(settings),
                        upload_timeout_s=settings.document_upload_timeout_s)
-    api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
-    app.add_middleware(ApiKeyGateMiddleware, api_key=api_key, count_error=count_error)  # before the body is read
+    app.add_middleware(ApiKeyGateMiddleware, api_keys=settings.api_keys, count_error=count_error)  # before the body is read
     app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes, count_error=count_error)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # sees every answer, a 500 included
     app.add_middleware(UnexpectedErrors, count_error=count_error)  # added last: outermost, catches everything

@@ -42,8 +42,12 @@ class ServiceSettings(BaseSettings):
 
     # Access.
     api_key: SecretStr | None = Field(
-        None, description="When set, /translate, /models and /metrics need it as a Bearer token or X-API-Key."
+        None, description="When set, /translate, /models, /glossaries and /metrics need it as a Bearer token or "
+        "X-API-Key. Several keys, comma-separated, let several clients in, each with its own named glossaries.",
     )
+    glossary_db: Path = Field(Path("glossaries.sqlite3"), description="SQLite file of the named glossaries (created "
+                              "on first use).")
+    max_glossaries: int = Field(100, ge=1, description="Named glossaries one API key may store.")
 
     # Input limits (over a limit: 413 for sizes, 422 for options, the message names the limit).
     max_text_chars: int = Field(5000, ge=1, description="Characters in one text.")
@@ -109,6 +113,13 @@ class ServiceSettings(BaseSettings):
     document_dir: Path | None = Field(
         None, description="Where translated documents wait for their download (the service deletes its files there "
         "at start and at shutdown). Default: a new temporary directory, removed at shutdown.")
+
+    @property
+    def api_keys(self) -> list[str]:
+        """The accepted API keys (``api_key`` split at commas); empty when the server has none."""
+        if self.api_key is None:
+            return []
+        return [key.strip() for key in self.api_key.get_secret_value().split(",") if key.strip()]
 
     @property
     def drain_limit_s(self) -> float:

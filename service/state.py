@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from service.api.errors import Overloaded
+from service.ops.glossary_store import GlossaryStore
 from service.ops.metrics import ServiceMetrics
 from service.scheduling.document_jobs import DocumentJobs
 from service.scheduling.queue import BatchingQueue
@@ -31,6 +32,7 @@ class ServiceState:
     warmup_error: str | None = None
     background: set[asyncio.Task] = field(default_factory=set)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    glossaries: GlossaryStore | None = None  # opened on first use (service.api.glossaries)
 
     def serving(self) -> tuple[ModelRegistry, BatchingQueue]:
         """The loaded models and the queue that feeds them.

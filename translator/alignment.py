@@ -13,7 +13,7 @@ from typing import Sequence
 
 import torch
 
-from translator.translate import Alignment
+from translator.seam import Alignment
 
 WORD_START = "\u2581"  # sentencepiece's mark of a piece that starts a word
 EOS_PIECE = "</s>"

@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-case", action="store_true",
                         help="translate all-lower-case and ALL-UPPER-CASE input as it is, without first restoring "
                         "normal casing from the model's casing.json")
+    parser.add_argument("--glossary", type=Path, metavar="TERMS.tsv",
+                        help="terms the translations must use: a UTF-8 file of 'source<TAB>target' lines; a line "
+                        "with no target (or the same text twice) keeps the term as it is; '#' starts a comment. "
+                        "Matched case- and inflection-insensitively (docs/translating.md)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
@@ -65,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads < 0:
         return fail(f"--threads must be >= 0, got {args.threads}")
+    from translator.glossary import GlossaryError, read_glossary_tsv
+
+    try:
+        args.glossary = read_glossary_tsv(args.glossary) if args.glossary is not None else None
+    except GlossaryError as error:
+        return fail(str(error))
     if args.running_text and (args.n_best > 1 or args.scores or args.show_confidence):
         return fail("--running-text writes the translated text only; it cannot be combined with --n-best, --scores "
                     "or --show-confidence")
@@ -94,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"confidence; calibrate it first: translator-calibrate {args.model_dir} --set NAME SRC REF ...")
         with tqdm(total=None if args.running_text else len(lines), unit="sent", file=sys.stderr,
                   disable=args.no_progress or args.input is None) as bar:
-            batching = dict(max_batch_sentences=args.batch_size, progress=bar.update, restore_case=not args.keep_case)
+            batching = dict(max_batch_sentences=args.batch_size, progress=bar.update, restore_case=not args.keep_case,
+                            glossary=args.glossary)
             if args.running_text:
                 results = translator.translate_paragraphs([text], options=options, **batching)
             else:
@@ -154,7 +165,8 @@ def _translate_document(args: argparse.Namespace, fail: Callable[[str], int]) ->
                 bar.refresh()
 
             translate = paragraph_translator(translator, planned=planned, progress=bar.update, options=options,
-                                             max_batch_sentences=args.batch_size, restore_case=not args.keep_case)
+                                             max_batch_sentences=args.batch_size, restore_case=not args.keep_case,
+                                             glossary=args.glossary)
             translated = translate_content(content, translate, language=translator.metadata.get("source_language"))
     except DocumentError as error:
         return fail(str(error))

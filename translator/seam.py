@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 from translator.confidence.calibration import Confidence
+from translator.glossary.entries import Glossary
+from translator.glossary.matching import TermConstraint
 from translator.search.beam import Hypothesis, StepHook
 from translator.search.options import SearchOptions
 from translator.text.casing import Style
@@ -65,12 +67,14 @@ class PreparedText:
     """One input made ready for search: ``ids`` are its source pieces (EOS not included). A ``blank`` text
     (empty or whitespace) translates to ``""`` without search. ``style`` (the input's casing, see
     :mod:`translator.text.casing`) and ``masked`` (its protected spans, see :mod:`translator.text.protect`)
-    tell ``finish`` what to put back."""
+    tell ``finish`` what to put back. ``terms`` are the glossary terms found in it, which search must write
+    (:mod:`translator.glossary`)."""
 
     ids: list[int]
     blank: bool = False
     style: Style | None = None
     masked: Masked | None = None
+    terms: tuple[TermConstraint, ...] = ()
 
 
 @dataclass
@@ -85,13 +89,16 @@ class BatchTranslator(Protocol):
 
     default_search: SearchOptions
 
-    def prepare(self, texts: Sequence[str], restore_case: bool = True) -> list[PreparedText]:
-        """Each text ready for :meth:`translate_ids`, tokenized once."""
+    def prepare(self, texts: Sequence[str], restore_case: bool = True,
+                glossary: Glossary | None = None) -> list[PreparedText]:
+        """Each text ready for :meth:`translate_ids`, tokenized once, with the ``glossary`` terms it holds."""
         ...
 
     def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
-                      step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
-        """Search one batch of source ids as it is; None for a source the step hook abandoned."""
+                      step_hook: StepHook | None = None,
+                      terms: Sequence[Sequence[TermConstraint]] | None = None) -> list[TokenTranslation | None]:
+        """Search one batch of source ids as it is (each with its own glossary ``terms``, if given); None for a
+        source the step hook abandoned."""
         ...
 
     def finish(self, prepared: PreparedText, result: TokenTranslation | None = None) -> Translation:

@@ -6,6 +6,7 @@ The string API is a thin layer over the token-level seam (:mod:`translator.seam`
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
@@ -14,6 +15,9 @@ import torch
 from torch import nn
 
 from translator.confidence import Calibration, combine_confidences, estimate, sentence_features
+from translator.glossary.entries import Glossary
+from translator.glossary.matching import TermConstraint, term_constraints
+from translator.glossary.placement import missing_terms, piece_log_probs, place_terms
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
@@ -24,11 +28,15 @@ from translator.search.ensemble import Ensemble
 from translator.model.inference import InferenceModel
 from translator.model.seq2seq import Seq2Seq
 from translator.search.options import SearchOptions, model_search_defaults, resolve_search
-from translator.search.beam import Hypothesis, StepHook, search
+from translator.search.beam import Hypothesis, SearchResult, StepHook, beam_rows, search
+from translator.search.constraints import Constraints, ForcedPrefixes
 from translator.text.segment import SplitText, split_sentences
 from translator.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+GLOSSARY_METHODS = ("align", "trigger", "replace")
+"""How search puts glossary terms in (see :meth:`Translator.translate_ids`); "align" is the default, the others are
+kept for ``benchmarks/glossary.py``'s comparison."""
 
 
 class Translator:
@@ -86,6 +94,8 @@ class Translator:
         # Protected spans pass through as placeholders only for a model trained with them
         # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
         self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
+        self.glossary_method = "align"  # one of GLOSSARY_METHODS
+        self._continuations: torch.Tensor | None = None  # see _word_continuations
 
     @classmethod
     def from_pretrained(
@@ -180,6 +190,7 @@ class Translator:
         progress: Callable[[int], None] | None = None,
         step_hook: StepHook | None = None,
         restore_case: bool = True,
+        glossary: Glossary | None = None,
         **search_options: Any,
     ) -> list[Translation]:
         """Translate ``texts`` with scores, the n-best list and (optionally) attention.
@@ -192,7 +203,8 @@ class Translator:
         whitespace-only texts get an empty translation with score 0. ``progress`` is called with the
         number of sentences finished after each batch. ``step_hook`` (see :data:`~translator.search.beam.StepHook`)
         is called between decoding steps with the indices into ``texts`` of the sentences being searched; the
-        texts it abandons get ``None`` instead of a Translation. ``restore_case``: see :meth:`prepare`.
+        texts it abandons get ``None`` instead of a Translation. ``restore_case`` and ``glossary`` (terms the
+        translations must use, :mod:`translator.glossary`): see :meth:`prepare`.
         """
         if isinstance(texts, str):
             raise TypeError("translate expects a list of strings, not a single string")
@@ -202,27 +214,33 @@ class Translator:
             options = options.updated(**search_options)
         if max_batch_sentences < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_sentences and max_batch_tokens must be >= 1")
-        prepared = self.prepare(texts, restore_case)
+        prepared = self.prepare(texts, restore_case, glossary)
         results: list[Translation | None] = [self.finish(text) if text.blank else None for text in prepared]
         pending = [index for index, text in enumerate(prepared) if not text.blank]
         source_ids = [text.ids for text in prepared]
         for batch in _length_sorted_batches(pending, source_ids, max_batch_sentences, max_batch_tokens):
             batch_hook = None if step_hook is None else partial(_on_text_indices, step_hook, torch.tensor(batch))
-            found = self.translate_ids([source_ids[index] for index in batch], options, batch_hook)
+            found = self.translate_ids([source_ids[index] for index in batch], options, batch_hook,
+                                       [prepared[index].terms for index in batch])
             for index, result in zip(batch, found):
                 results[index] = None if result is None else self.finish(prepared[index], result)
             if progress is not None:
                 progress(len(batch))
         return results  # type: ignore[return-value]
 
-    def prepare(self, texts: Sequence[str], restore_case: bool = True) -> list[PreparedText]:
+    def prepare(self, texts: Sequence[str], restore_case: bool = True,
+                glossary: Glossary | None = None) -> list[PreparedText]:
         """Each text ready for :meth:`translate_ids`, tokenized once.
 
         Texts are normalized as the training data was (:mod:`translator.text.normalize`); for a model
         trained with placeholders, protected spans (numbers, URLs, code...) are masked
         (:mod:`translator.text.protect`); with ``restore_case`` (and a checkpoint that has a casing table),
         all-lower-case and ALL-UPPER-CASE texts are put into normal casing, and upper-case texts will get
-        upper-case translations (:mod:`translator.text.casing`).
+        upper-case translations (:mod:`translator.text.casing`). With a ``glossary``, the terms each text holds
+        (:func:`~translator.glossary.matching.term_constraints`) become its ``terms``.
+
+        Raises:
+            GlossaryError: a target term of ``glossary`` found in a text has characters the model cannot write.
         """
         texts = [normalize_text(text) for text in texts]
         masks: list[Masked | None] = [None] * len(texts)
@@ -233,13 +251,22 @@ class Translator:
         if restore_case and self.case_restorer is not None:
             restored = [self.case_restorer.restore(text) for text in texts]
             texts, styles = [text for text, _ in restored], [style for _, style in restored]
-        source_ids = self.source_tokenizer.encode([text.strip() for text in texts])
-        return [PreparedText(ids, not text.strip(), style, masked)
-                for ids, text, style, masked in zip(source_ids, texts, styles, masks)]
+        stripped = [text.strip() for text in texts]
+        source_ids = self.source_tokenizer.encode(stripped)
+        terms: list[tuple[TermConstraint, ...]] = [()] * len(texts)
+        if glossary is not None and len(glossary):
+            pieces = [self.source_tokenizer.id_to_piece(ids) for ids in source_ids]
+            terms = [term_constraints(text, one, glossary, self.target_tokenizer)
+                     for text, one in zip(stripped, pieces)]
+        return [PreparedText(ids, not text.strip(), style, masked, found)
+                for ids, text, style, masked, found in zip(source_ids, texts, styles, masks, terms)]
 
     def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
-                      step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
-        """Search one batch of source ids (EOS not included) as it is: no sorting, no splitting.
+                      step_hook: StepHook | None = None,
+                      terms: Sequence[Sequence[TermConstraint]] | None = None) -> list[TokenTranslation | None]:
+        """Search one batch of source ids (EOS not included) as it is: no sorting, no splitting. ``terms``: each
+        source's glossary terms (its :attr:`PreparedText.terms`), which sources with other terms or none may share
+        the batch with (:mod:`translator.search.constraints`).
 
         Returns a result per source, in order; None for a source ``step_hook`` abandoned (its indices are
         into ``batch``, see :data:`~translator.search.beam.StepHook`).
@@ -251,8 +278,64 @@ class Translator:
         src = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
         for row, sequence in enumerate(sequences):
             src[row, : len(sequence)] = torch.tensor(sequence)
-        result = search(self.decoding_model, src.to(self.device), lengths, options, options.return_attention, step_hook)
+        src = src.to(self.device)
+        if terms is None or not any(terms):
+            result = search(self.decoding_model, src, lengths, options, options.return_attention, step_hook)
+        elif self.glossary_method == "trigger":
+            forcing = Constraints(terms, src.size(1), beam_rows(options), self.device)
+            result = search(self.decoding_model, src, lengths, options, options.return_attention, step_hook, forcing)
+        else:
+            result = self._search_placing_terms(src, lengths, options, step_hook, terms)
         return [TokenTranslation(hypotheses) if hypotheses else None for hypotheses in result.hypotheses]
+
+    def _search_placing_terms(self, src: torch.Tensor, lengths: torch.Tensor, options: SearchOptions,
+                              step_hook: StepHook | None, terms: Sequence[Sequence[TermConstraint]]) -> SearchResult:
+        """Search with glossary terms by :mod:`translator.glossary.placement`: a free search with attention; then,
+        for the sentences whose best output lacks a term, a second search forced to start with that output up to
+        its last term put in place ("align"), or just that output with the terms put in ("replace")."""
+        first = search(self.decoding_model, src, lengths, options.updated(return_attention=True), True, step_hook)
+        missing = [missing_terms(hypotheses[0].token_ids, found, self.target_tokenizer) if hypotheses and found else []
+                   for hypotheses, found in zip(first.hypotheses, terms)]
+        placing = [index for index, one in enumerate(missing) if one]
+        fits = {}
+        if placing:
+            rows = torch.tensor(placing, device=src.device)
+            fit = piece_log_probs(self.decoding_model, src[rows], lengths[rows.to(lengths.device)],
+                                  [first.hypotheses[index][0].token_ids for index in placing],
+                                  [[term.target_ids[0] for term in missing[index]] for index in placing])
+            fits = {index: fit[row] for row, index in enumerate(placing)}
+        prefixes: list[list[int]] = []
+        for index, hypotheses in enumerate(first.hypotheses):
+            placed = None
+            if index in fits:
+                best = hypotheses[0]
+                placed = place_terms(best.token_ids, best.attention, missing[index], self.target_tokenizer, fits[index])
+            if placed is not None and self.glossary_method == "replace":
+                # (the free search's trace stays: confidence then judges the output the terms were put into)
+                hypotheses[0] = dataclasses.replace(hypotheses[0], token_ids=placed[0], attention=None)
+                placed = None
+            prefixes.append([] if placed is None else placed[0][: placed[1]])
+            if not options.return_attention:
+                for hypothesis in hypotheses:
+                    hypothesis.attention = None
+        again = [index for index, prefix in enumerate(prefixes) if prefix]
+        if again:
+            rows = torch.tensor(again)
+            hook = None if step_hook is None else partial(_on_text_indices, step_hook, rows)
+            forcing = ForcedPrefixes([prefixes[index] for index in again], beam_rows(options), self.device,
+                                     self._word_continuations())
+            second = search(self.decoding_model, src[rows.to(src.device)], lengths[rows.to(lengths.device)], options,
+                            options.return_attention, hook, forcing)
+            for index, hypotheses in zip(again, second.hypotheses):
+                first.hypotheses[index] = hypotheses
+        return first
+
+    def _word_continuations(self) -> torch.Tensor:
+        """(vocab,) bool: the target pieces that continue a word (no word mark, starting with a letter or digit)."""
+        if self._continuations is None:
+            pieces = self.target_tokenizer.id_to_piece(range(self.target_tokenizer.vocab_size))
+            self._continuations = torch.tensor([piece[:1].isalnum() for piece in pieces])
+        return self._continuations
 
     def finish(self, prepared: PreparedText, result: TokenTranslation | None = None) -> Translation:
         """The Translation of ``prepared`` from its search result: every hypothesis detokenized, in the input's

@@ -8,7 +8,8 @@ and at the root beside our own API: ``GET /languages``, ``POST /detect`` and
 endpoint by :class:`LibreTranslateDispatch`; a JSON object with ``text``/``texts`` stays ours.
 
 Parameters come as form data or JSON (``q``, ``source`` or ``"auto"``, ``target``, ``format``,
-``alternatives``, ``api_key``); errors are ``{"error": "..."}`` with LibreTranslate's status codes:
+``alternatives``, ``api_key``, and our extension ``glossary``: the terms as a JSON object or list, or the name of
+a glossary stored with ``PUT /glossaries/{name}``); errors are ``{"error": "..."}`` with LibreTranslate's status codes:
 400 for a bad request (missing parameter, unsupported language or format, over a limit), 403 for a
 missing or wrong API key, 429 when the queue is full, 500 when the translation fails or times out.
 Texts are translated sentence by sentence, through English when no direct model exists (the answer
@@ -36,7 +37,7 @@ from service.api.errors import (
 )
 from service.api.schemas import TranslateRequest
 from service.api.translation import TranslationJob, run_detection, run_translation
-from service.ops.auth import key_matches, presented_key
+from service.ops.auth import key_owner, matching_key, presented_key
 from service.ops.limits import replaying
 from service.scheduling.detect import language_name
 from service.scheduling.routing import languages, reachable
@@ -57,6 +58,9 @@ _TRANSLATE_FIELDS = {
     "format": {"type": "string", "enum": ["text", "html"], "default": "text"},
     "alternatives": {"type": "integer", "minimum": 0, "default": 0, "description": "Other candidates to return."},
     "api_key": {"type": "string", "description": "The API key, when the server has one."},
+    "glossary": {"anyOf": [{"type": "object"}, {"type": "array"}, _TEXT],
+                 "description": "Extension: terms the translation must use, {\"source term\": \"target term\"} "
+                 "(null keeps a term as is), or the name of a glossary stored under this API key."},
 }
 
 
@@ -99,7 +103,7 @@ def _answers_like_libretranslate(
 @_answers_like_libretranslate
 async def translate(request: Request) -> JSONResponse:
     """LibreTranslate's ``POST /translate``: ``q`` (a string or a list), ``source``, ``target``."""
-    state, params = await _authorized(request)
+    state, params, owner = await _authorized(request)
     q = params.get("q")
     texts = q if isinstance(q, list) else [q]
     if not q or not all(isinstance(text, str) for text in texts):
@@ -109,8 +113,9 @@ async def translate(request: Request) -> JSONResponse:
     if text_format not in ("text", "html"):
         raise LibreTranslateError(400, f"{_shown(text_format)} format is not supported; send format text or html")
     alternatives = _alternatives(params.get("alternatives", 0), state)
-    job = TranslationJob(_as_our_request(texts, source, target, alternatives), html=text_format == "html",
-                         keep_target_language=True)  # LibreTranslate sends such text back as it is
+    job = TranslationJob(_as_our_request(texts, source, target, alternatives, params.get("glossary")),
+                         html=text_format == "html", keep_target_language=True,  # such text comes back as it is
+                         owner=owner)
     outcome = await run_translation(request, job)
     results_text = [result.text for result in outcome.translations]
     alternatives_lists = [_unique([c.text for c in result.n_best[1:]], result.text)[:alternatives]
@@ -133,7 +138,7 @@ async def translate(request: Request) -> JSONResponse:
 @_answers_like_libretranslate
 async def languages_list(request: Request) -> JSONResponse:
     """LibreTranslate's ``GET /languages``: every language with the targets reachable from it."""
-    state, _ = await _authorized(request)
+    state, _, _ = await _authorized(request)
     registry, _ = state.serving()
     routes = reachable(registry)
     return JSONResponse([
@@ -146,7 +151,7 @@ async def languages_list(request: Request) -> JSONResponse:
 @_answers_like_libretranslate
 async def detect(request: Request) -> JSONResponse:
     """LibreTranslate's ``POST /detect``: candidate languages of ``q``, most likely first, confidence 0–100."""
-    _, params = await _authorized(request)
+    _, params, _ = await _authorized(request)
     q = params.get("q")
     if not q or not isinstance(q, str):
         raise LibreTranslateError(400, "Invalid request: missing q parameter (a string)")
@@ -162,7 +167,7 @@ async def frontend_settings(request: Request) -> JSONResponse:
     registry, _ = state.serving()
     targets = [route.target_lang for route in reachable(registry)]
     target = "en" if "en" in targets else targets[0]
-    keyed = state.settings.api_key is not None
+    keyed = bool(state.settings.api_keys)
     return JSONResponse({
         "charLimit": state.settings.max_text_chars, "frontendTimeout": 500, "apiKeys": keyed, "keyRequired": keyed,
         "suggestions": False, "filesTranslation": True, "supportedFilesFormat": sorted(FORMATS),
@@ -235,19 +240,22 @@ def _is_libretranslate_json(body: bytes) -> bool:
     return isinstance(parsed, dict) and bool(parsed.keys() & LIBRETRANSLATE_FIELDS) and not parsed.keys() & OUR_FIELDS
 
 
-async def _authorized(request: Request) -> tuple[ServiceState, dict[str, Any]]:
-    """The app state and the request's parameters, once the API key (if the server has one) is checked."""
+async def _authorized(request: Request) -> tuple[ServiceState, dict[str, Any], str]:
+    """The app state, the request's parameters and the key's owner (:func:`~service.ops.auth.key_owner`), once the
+    API key (if the server has one) is checked."""
     state = service_state(request)
     params = await _parameters(request)
-    expected = state.settings.api_key
-    if expected is not None:
-        given = params.get("api_key")
-        presented = given.encode("utf-8") if isinstance(given, str) and given else presented_key(request)
-        if presented is None:
-            raise LibreTranslateError(403, "Missing API key: send api_key (or an Authorization: Bearer header)")
-        if not key_matches(presented, expected.get_secret_value()):
-            raise LibreTranslateError(403, "Invalid API key")
-    return state, params
+    keys = state.settings.api_keys
+    if not keys:
+        return state, params, key_owner(None)
+    given = params.get("api_key")
+    presented = given.encode("utf-8") if isinstance(given, str) and given else presented_key(request)
+    if presented is None:
+        raise LibreTranslateError(403, "Missing API key: send api_key (or an Authorization: Bearer header)")
+    key = matching_key(presented, keys)
+    if key is None:
+        raise LibreTranslateError(403, "Invalid API key")
+    return state, params, key_owner(key)
 
 
 async def _parameters(request: Request) -> dict[str, Any]:
@@ -320,10 +328,23 @@ def _alternatives(value: Any, state: ServiceState) -> int:
     return count
 
 
-def _as_our_request(texts: list[str], source: str, target: str, alternatives: int) -> TranslateRequest:
-    """The same request in our API's shape, for the one request path (service.api.translation)."""
+def _as_our_request(texts: list[str], source: str, target: str, alternatives: int,
+                    glossary: Any = None) -> TranslateRequest:
+    """The same request in our API's shape, for the one request path (service.api.translation). ``glossary`` is
+    the extension field: entries (a JSON object or list, or such JSON in a form field) or a stored glossary's name."""
+    fields: dict[str, Any] = {}
+    if isinstance(glossary, str) and glossary.strip()[:1] in ("{", "["):
+        try:
+            glossary = json.loads(glossary)
+        except ValueError:
+            raise LibreTranslateError(400, "Invalid request: glossary is not valid JSON") from None
+    if isinstance(glossary, str) and glossary.strip():
+        fields["glossary_name"] = glossary.strip()
+    elif glossary not in (None, ""):
+        fields["glossary"] = glossary
     try:
-        return TranslateRequest(texts=texts, source_lang=source, target_lang=target, n_best=alternatives + 1)
+        return TranslateRequest(texts=texts, source_lang=source, target_lang=target, n_best=alternatives + 1,
+                                **fields)
     except ValidationError as error:
         raise InvalidRequest(describe_validation_errors(list(error.errors()))[0]) from None
 

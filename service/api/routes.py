@@ -14,7 +14,7 @@ from translator.translate import Translation
 from service.api.confidence import ConfidencePolicy, is_low
 from service.api.errors import error_response
 from service.api.translation import TranslationJob, run_translation
-from service.ops.auth import require_api_key
+from service.ops.auth import request_owner, require_api_key
 from service.scheduling.registry import LoadedModel
 from service.scheduling.routing import reachable
 from service.api.schemas import (
@@ -32,17 +32,18 @@ def _errors(*codes: int) -> dict[int | str, dict]:
 
 @router.post(
     "/translate", response_model=TranslateResponse, response_model_exclude_none=True,
-    dependencies=[Depends(require_api_key)], responses=_errors(401, 404, 413, 422, 503, 504),
-    summary="Translate one or more texts",
+    responses=_errors(401, 404, 413, 422, 503, 504), summary="Translate one or more texts",
 )
 async def translate(
     request: Request, body: Annotated[TranslateRequest, Body(openapi_examples=TRANSLATE_EXAMPLES)],
+    owner: Annotated[str, Depends(request_owner)],
 ) -> TranslateResponse:
-    """Translate ``text`` or ``texts`` with the model for ``source_lang``/``target_lang`` (or ``model``).
+    """Translate ``text`` or ``texts`` with the model for ``source_lang``/``target_lang`` (or ``model``), with the
+    terms of a ``glossary`` (inline) or ``glossary_name`` (stored with ``PUT /glossaries/{name}``) if given.
 
-    Concurrent requests with the same model and search options share model batches.
+    Concurrent requests with the same model and search options share model batches, whatever their glossaries.
     """
-    outcome = await run_translation(request, TranslationJob(body))
+    outcome = await run_translation(request, TranslationJob(body, owner=owner))
     route, detected = outcome.route, outcome.detected
     assert route is not None  # our API refuses text already in the target language rather than echo it
     return TranslateResponse(

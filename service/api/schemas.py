@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from translator.glossary import GlossaryError, parse_glossary
 from translator.search.options import (CHECKED_FIELDS, DEFAULT_SEARCH, FIELD_NAMES, SearchLimits, SearchOptions,
                                       check_n_best, check_option, resolve_search)
 
@@ -24,6 +25,11 @@ TRANSLATE_EXAMPLES = {
             "texts": ["Zwei Hunde spielen im Schnee.", "Eine Frau liest ein Buch."],
             "source_lang": "de", "target_lang": "en", "beam_size": 5, "n_best": 3, "return_scores": True,
         },
+    },
+    "glossary": {
+        "summary": "With a glossary: a term translated as given, a name kept",
+        "value": {"text": "Der Vertrag mit Acme Cloud endet.", "source_lang": "de", "target_lang": "en",
+                  "glossary": {"Vertrag": "contract", "Acme Cloud": None}},
     },
     "attention": {
         "summary": "By model name, with the attention matrix",
@@ -72,6 +78,13 @@ class TranslateRequest(BaseModel):
         None, description="Below min_confidence: flag marks the sentence (low_confidence: true, with reasons); "
         "refuse answers 422 listing every low sentence and returns no translation. Default: the server's setting, "
         "usually flag.")
+    glossary: Any = Field(
+        None, json_schema_extra={"anyOf": [{"type": "object"}, {"type": "array"}, {"type": "null"}]},
+        description="Terms the translation must use: {\"source term\": \"target term\"}, null (or \"\") "
+        "keeping a term as is; or a list of {source, target} / {source, keep: true}. Matched case- and "
+        "inflection-insensitively (docs/translating.md).")
+    glossary_name: str | None = Field(None, max_length=64, description="A glossary stored with PUT /glossaries/{name} "
+                                      "under this API key (instead of glossary).")
     split_sentences: bool = Field(True, description="Cut each text into sentences, translate them one by one "
                                   "and rejoin them with the original spaces and line breaks (the models were "
                                   "trained on single sentences). false sends each text to the model whole.")
@@ -81,6 +94,16 @@ class TranslateRequest(BaseModel):
     def _check_option(cls, value: Any, info: ValidationInfo) -> Any:
         if value is not None:
             check_option(info.field_name, value)
+        return value
+
+    @field_validator("glossary")
+    @classmethod
+    def _check_glossary(cls, value: Any) -> Any:
+        if value is not None:
+            try:
+                parse_glossary(value)
+            except GlossaryError as error:
+                raise ValueError(f"bad glossary: {error}") from None
         return value
 
     @model_validator(mode="after")

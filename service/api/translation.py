@@ -3,9 +3,9 @@
 
 A translation goes, in this order: loading check (503 while the models load) → text limits (413/422) →
 language detection for ``auto`` → routing to a model or a pivot (404) → search options over the route's
-defaults, within the server's limits (422) → the batching queue → the request timeout (504) or the client
-hanging up (499) → the confidence policy (422 when refusing low-confidence sentences: service.api.confidence)
-→ the translations. The endpoints only turn their own request shape into a
+defaults, within the server's limits (422) → the glossary, inline or stored (422/404) → the batching queue →
+the request timeout (504) or the client hanging up (499) → the confidence policy (422 when refusing
+low-confidence sentences: service.api.confidence) → the translations. The endpoints only turn their own request shape into a
 :class:`TranslationJob` and the :class:`TranslationOutcome` into their own answer; every error is a
 :class:`service.api.errors.ServiceError` that they answer in their own format.
 """
@@ -19,12 +19,14 @@ from typing import Awaitable
 
 from fastapi import Request
 
+from translator.glossary import Glossary
 from translator.search.options import AboveLimit, SearchOptions
 from translator.translate import Translation
 from translator.text.markup import Markup, parse_markup
 
 from service.api.confidence import ConfidencePolicy, check_confidence
 from service.api.errors import InvalidRequest, TimedOut
+from service.api.glossaries import request_glossary
 from service.api.schemas import TranslateRequest
 from service.ops.lifecycle import cancel_on_disconnect
 from service.ops.limits import check_texts
@@ -52,6 +54,7 @@ class TranslationJob:
     request: TranslateRequest
     html: bool = False
     keep_target_language: bool = False
+    owner: str = ""  # whose stored glossaries glossary_name names (service.ops.auth.key_owner)
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,14 @@ async def run_translation(request: Request, job: TranslationJob) -> TranslationO
                              "the same as target_lang; choose another target language or give source_lang")
     route = choose_route(registry, body, detected)
     options = search_options(body, route, settings)
+    glossary = await request_glossary(request, body, job.owner)
+    if glossary is not None and len(route.legs) > 1:
+        raise InvalidRequest(f"a glossary needs a direct model from {route.source_lang} to {route.target_lang}; this "
+                             f"server pivots through {route.pivot}, and terms cannot be held across the pivot")
     if markups is None:
-        work = translate_texts(queue, route, options, texts, body.split_sentences)
+        work = translate_texts(queue, route, options, texts, body.split_sentences, glossary)
     else:
-        work = _translate_html(queue, route, options, markups)
+        work = _translate_html(queue, route, options, markups, glossary)
     translations = await _in_time(request, work, settings)
     policy = ConfidencePolicy.of(body.min_confidence, body.low_confidence, settings.min_confidence,
                                  settings.low_confidence)
@@ -167,23 +174,25 @@ async def _in_time(request: Request, work: Awaitable[list[Translation]],
 
 
 async def _translate_html(queue: BatchingQueue, route: Route, options: SearchOptions,
-                          markups: list[Markup]) -> list[Translation]:
+                          markups: list[Markup], glossary: Glossary | None = None) -> list[Translation]:
     """Each HTML text translated (translator.text.markup): a sentence cut by inline tags whole, its tags placed by
     attention (composed through the pivot language for a pivoted route), else its text nodes one by one.
 
     A translated document has neither a score nor alternatives: its Translation holds the HTML alone.
     """
     if not any(markup.runs for markup in markups):
-        results = iter(await translate_texts(queue, route, options, [t for m in markups for t in m.texts]))
+        results = iter(await translate_texts(queue, route, options, [t for m in markups for t in m.texts], glossary=glossary))
         rendered = [markup.join([next(results).text for _ in markup.texts]) for markup in markups]
         return [Translation(html, math.nan) for html in rendered]
     attended = options.updated(return_attention=True)
-    results = iter(await translate_texts(queue, route, attended, [u for m in markups for u in m.units]))
+    results = iter(await translate_texts(queue, route, attended, [u for m in markups for u in m.units],
+                                         glossary=glossary))
     translations = [[next(results) for _ in markup.units] for markup in markups]
     placed = [markup.place(translated, route.source_lang) for markup, translated in zip(markups, translations)]
     failed = [(number, run) for number, runs in enumerate(placed) for run, text in enumerate(runs) if text is None]
     nodes = [markups[number].run_node_texts(run) for number, run in failed]
-    singly = iter(await translate_texts(queue, route, options, [t for texts in nodes for t in texts]) if failed else [])
+    singly = iter(await translate_texts(queue, route, options, [t for texts in nodes for t in texts], glossary=glossary)
+                  if failed else [])
     fallbacks: list[dict[int, list[str]]] = [{} for _ in markups]
     for (number, run), texts in zip(failed, nodes):
         fallbacks[number][run] = [next(singly).text for _ in texts]

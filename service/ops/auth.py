@@ -10,8 +10,9 @@ no long-held slot. ``GET`` endpoints check the key with the :func:`require_api_k
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from typing import Callable
+from typing import Callable, Sequence
 
 from fastapi import Request
 from starlette.requests import HTTPConnection
@@ -40,13 +41,35 @@ def key_matches(presented: bytes | None, expected: str) -> bool:
     return presented is not None and hmac.compare_digest(presented, expected.encode("utf-8"))
 
 
+def matching_key(presented: bytes | None, keys: Sequence[str]) -> str | None:
+    """The key of ``keys`` that ``presented`` is (each compared in constant time), or None."""
+    found = None
+    for key in keys:
+        if key_matches(presented, key):
+            found = key
+    return found
+
+
+def key_owner(key: str | None) -> str:
+    """Who owns what a key stores (named glossaries): a digest of the key, never the key itself; "" on a server
+    without keys, where every client is the same owner."""
+    return "" if key is None else hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
 async def require_api_key(request: Request) -> None:
-    """FastAPI dependency: pass when no key is configured or the request presents it, else 401."""
-    expected = request.app.state.service.settings.api_key
-    if expected is None:
+    """FastAPI dependency: pass when no key is configured or the request presents one of the keys, else 401."""
+    keys = request.app.state.service.settings.api_keys
+    if not keys:
         return
-    if not key_matches(presented_key(request), expected.get_secret_value()):
+    if matching_key(presented_key(request), keys) is None:
         raise Unauthorized(UNAUTHORIZED_MESSAGE, {"WWW-Authenticate": "Bearer"})
+
+
+async def request_owner(request: Request) -> str:
+    """FastAPI dependency: :func:`require_api_key`, then the owner (:func:`key_owner`) of the key presented."""
+    await require_api_key(request)
+    keys = request.app.state.service.settings.api_keys
+    return key_owner(matching_key(presented_key(request), keys) if keys else None)
 
 
 class ApiKeyGateMiddleware:
@@ -56,20 +79,20 @@ class ApiKeyGateMiddleware:
     for the body-size limit, which then allows only ``max_keyless_body_bytes``.
     """
 
-    def __init__(self, app: ASGIApp, api_key: str | None, count_error: Callable[[str], None]) -> None:
+    def __init__(self, app: ASGIApp, api_keys: Sequence[str], count_error: Callable[[str], None]) -> None:
         self.app = app
-        self.api_key = api_key
+        self.api_keys = list(api_keys)
         self.count_error = count_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.api_key is None or scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
+        if not self.api_keys or scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         presented = presented_key(HTTPConnection(scope))
         if presented is None:
             await self.app({**scope, KEYLESS: True}, receive, send)
             return
-        if key_matches(presented, self.api_key):
+        if matching_key(presented, self.api_keys) is not None:
             await self.app(scope, receive, send)
             return
         self.count_error("unauthorized")

@@ -13,6 +13,7 @@ import asyncio
 
 from translator.alignment import compose
 from translator.confidence import chain_confidences
+from translator.glossary import Glossary
 from translator.search.options import SearchOptions
 from translator.text.segment import split_sentences
 from translator.translate import Candidate, Translation, combine_sentences
@@ -47,8 +48,10 @@ async def detect_source(registry: ModelRegistry, texts: list[str]) -> Detection:
 
 
 async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str],
-                          split_sentences_first: bool = True, admitted: bool = False) -> list[Translation]:
-    """Translate ``texts`` along ``route``; one Translation per text, in order. ``admitted``: the texts belong to
+                          split_sentences_first: bool = True, glossary: Glossary | None = None,
+                          admitted: bool = False) -> list[Translation]:
+    """Translate ``texts`` along ``route``; one Translation per text, in order. A ``glossary`` applies to the
+    route's first leg (the caller allows one only on a direct route). ``admitted``: the texts belong to
     work accepted before a drain began (a document job), see :meth:`BatchingQueue.submit`.
 
     Raises:
@@ -56,7 +59,7 @@ async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOpt
         Overloaded, ValueError: as :meth:`BatchingQueue.submit`.
     """
     if not split_sentences_first:
-        return await _along_route(queue, route, options, texts, admitted)
+        return await _along_route(queue, route, options, texts, glossary, admitted)
     splits = [split_sentences(text, route.source_lang) for text in texts]
     sentences = [sentence for split in splits for sentence in split.sentences]
     if len(sentences) > queue.max_pending_sentences:  # the queue would refuse it with a 503 however long one waits
@@ -64,13 +67,13 @@ async def translate_texts(queue: BatchingQueue, route: Route, options: SearchOpt
             f"the texts hold {len(sentences)} sentences; the limit is {queue.max_pending_sentences} sentences per "
             f"request (queue_max_sentences, {env_name('queue_max_sentences')}); split it into several requests"
         )
-    results = iter(await _along_route(queue, route, options, sentences, admitted) if sentences else [])
+    results = iter(await _along_route(queue, route, options, sentences, glossary, admitted) if sentences else [])
     return [combine_sentences(split, [next(results) for _ in split.sentences]) for split in splits]
 
 
 async def _along_route(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str],
-                       admitted: bool = False) -> list[Translation]:
-    results = await queue.submit(route.legs[0], options, texts, admitted=admitted)
+                       glossary: Glossary | None = None, admitted: bool = False) -> list[Translation]:
+    results = await queue.submit(route.legs[0], options, texts, admitted=admitted, glossary=glossary)
     for model in route.legs[1:]:
         following = await queue.submit(model, options, [result.text for result in results], admitted=admitted)
         # Composing attention is a few matrix products per sentence: off the event loop.

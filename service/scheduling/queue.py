@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import torch
 
 from translator.search.beam import output_limits
+from translator.glossary import Glossary
 from translator.search.options import SearchOptions
 from translator.seam import PreparedText, Translation, padded_tokens
 
@@ -131,8 +132,10 @@ class BatchingQueue:
         self.accepting = True
 
     async def submit(self, model: LoadedModel, options: SearchOptions, texts: list[str],
-                     admitted: bool = False) -> list[Translation]:
-        """Translate ``texts`` as part of whatever batches form; returns one Translation per text.
+                     admitted: bool = False, glossary: Glossary | None = None) -> list[Translation]:
+        """Translate ``texts`` as part of whatever batches form; returns one Translation per text. With a
+        ``glossary`` each text carries the terms it holds (found here, once); it shares batches with texts of
+        other glossaries or none, since search takes each sentence's terms (``translator.search.constraints``).
 
         Cancelling this await (the request timed out, or its client hung up: see
         :func:`service.ops.lifecycle.cancel_on_disconnect`) cancels the job: its sentences stop costing compute.
@@ -141,7 +144,7 @@ class BatchingQueue:
 
         Raises:
             Overloaded: not accepting work (starting, draining), or ``max_pending_sentences`` reached.
-            ValueError: the translator rejected the options or the input.
+            ValueError: the translator rejected the options, the input or the glossary.
         """
         retry = {"Retry-After": str(self.retry_after_s)}
         if not self.takes(admitted):
@@ -153,7 +156,8 @@ class BatchingQueue:
                 f"most {self.max_pending_sentences} (queue_max_sentences); retry after {self.retry_after_s} s", retry,
             )
         translator = model.translator
-        prepared = translator.prepare(texts)  # each text is tokenized here, once
+        # Each text is tokenized here, once, and its glossary terms found.
+        prepared = translator.prepare(texts, glossary=glossary)
         waiting = deque(index for index, text in enumerate(prepared) if not text.blank)
         results = [translator.finish(text) if text.blank else None for text in prepared]  # blank: no search
         cost = sentence_cost(options, max((len(prepared[index].ids) for index in waiting), default=0))
@@ -324,7 +328,8 @@ class BatchingQueue:
 
         started = self.clock.now()
         try:
-            found = model.translator.translate_ids([text.ids for text in prepared], options, between_steps)
+            found = model.translator.translate_ids([text.ids for text in prepared], options, between_steps,
+                                                   [text.terms for text in prepared])
             results = [None if result is None else model.translator.finish(text, result)
                        for text, result in zip(prepared, found)]
         except Exception as error:

@@ -133,7 +133,7 @@ class FakeModel(EchoTranslator):
         self.error = error
 
     def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
-                      step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
+                      step_hook: StepHook | None = None, terms=None) -> list[TokenTranslation | None]:
         texts = [self.words.decode(ids) for ids in batch]
         self.calls.append(texts)
         self.started.set()

@@ -107,7 +107,7 @@ class EchoTranslator:
         self.words = Words()
         self._loaded: LoadedModel | None = None
 
-    def prepare(self, texts: Sequence[str], restore_case: bool = True) -> list[PreparedText]:
+    def prepare(self, texts: Sequence[str], restore_case: bool = True, glossary=None) -> list[PreparedText]:
         return [PreparedText(self.words.encode(text), blank=not text.strip()) for text in texts]
 
     def finish(self, prepared: PreparedText, result: TokenTranslation | None = None) -> Translation:
@@ -169,7 +169,7 @@ class StepwiseTranslator(EchoTranslator):
         self._resume.set()
 
     def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
-                      step_hook: StepHook | None = None) -> list[TokenTranslation | None]:
+                      step_hook: StepHook | None = None, terms=None) -> list[TokenTranslation | None]:
         """Decode the batch step by step; abandoned texts get None, as from the real search."""
         texts = [self.words.decode(ids) for ids in batch]
         self.calls.append(texts)

@@ -18,7 +18,7 @@ class Recording:
     def __getattr__(self, name: str):
         return getattr(self.translator, name)
 
-    def translate_ids(self, batch, options, step_hook=None):
+    def translate_ids(self, batch, options, step_hook=None, terms=None):
         self.seen.append(options)
         return self.translator.translate_ids(batch, options, step_hook)
 

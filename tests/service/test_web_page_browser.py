@@ -390,3 +390,31 @@ def test_low_confidence_sentences_are_marked_with_their_reason(tmp_path, browser
         assert browser.find_elements(By.CSS_SELECTOR, "#output .low-confidence") == []
         assert "low" not in browser.find_element(By.ID, "confidence").get_attribute("class").split()
         assert console_errors(browser) == []
+def test_the_glossary_editor_steers_the_translation_and_reports_a_bad_entry(server, browser):
+    sentence, terms = "Eine Kellnerin steht hinter einer Theke.", "Kellnerin = waitress\nTheke = bar\n"
+    expected = call(server, "/translate", {"text": sentence, "source_lang": "de", "target_lang": "en",
+                                           "glossary": {"Kellnerin": "waitress", "Theke": "bar"}})
+    browser.get(server + "/")
+    wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
+    Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+    browser.find_element(By.CSS_SELECTOR, "#glossary-editor summary").click()
+    browser.find_element(By.ID, "glossary").send_keys(terms)
+    assert browser.find_element(By.ID, "glossary-count").text == "(2 terms)"
+    browser.find_element(By.ID, "source-text").send_keys(sentence)
+    browser.find_element(By.ID, "translate-button").click()
+    wait_for(browser, lambda d: re.search(r"\d+ ms", d.find_element(By.ID, "timing").text), "no translation")
+    output = browser.find_element(By.ID, "output").text
+    assert output == expected["translations"][0]["text"]
+    assert "waitress" in output and "bar" in output
+
+    browser.refresh()  # the glossary stays in this browser
+    wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    assert browser.find_element(By.ID, "glossary").get_attribute("value") == terms
+    browser.find_element(By.CSS_SELECTOR, "#glossary-editor summary").click()
+    browser.find_element(By.ID, "glossary").send_keys("= orphan\n")
+    browser.find_element(By.ID, "source-text").send_keys(sentence)
+    browser.find_element(By.ID, "translate-button").click()
+    message = browser.find_element(By.ID, "message")
+    wait_for(browser, lambda d: message.is_displayed(), "no message for a glossary entry without a source term")
+    assert "bad glossary" in message.text and "source term is empty" in message.text

@@ -15,6 +15,7 @@ from typing import Callable
 
 import torch
 
+from translator.search.constraints import Forcing
 from translator.search.protocol import DecodingModel, Memory, State
 from translator.search.options import SearchOptions
 from translator.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
@@ -194,6 +195,7 @@ def beam_search(
     options: SearchOptions,
     return_attention: bool = False,
     step_hook: StepHook | None = None,
+    forcing: Forcing | None = None,
 ) -> SearchResult:
     """Beam search over a padded batch.
 
@@ -213,6 +215,8 @@ def beam_search(
         options: beam size, n-best, length penalty and output caps.
         return_attention: keep each hypothesis's attention matrix.
         step_hook: see :data:`StepHook`; abandoned sentences get an empty hypothesis list.
+        forcing: what narrows each sentence's choices (glossary terms or forced prefixes,
+            :mod:`translator.search.constraints`); the output caps are raised to fit what it forces.
 
     Returns:
         ``options.n_best`` hypotheses per sentence, best first. Scores are the sum of the pieces'
@@ -222,7 +226,8 @@ def beam_search(
     batch_size, src_len = src_ids.shape
     beam = options.beam_size
     batch = _Batch.start(model, src_ids, src_lengths, beam)
-    limits = output_limits(src_lengths, options).to(device)
+    constraints = forcing
+    limits = _limits(src_lengths, options, forcing, device)
     longest = int(limits.max())
 
     # Live hypotheses all have `step` pieces; only the first of each sentence's beam exists at the start.
@@ -244,16 +249,20 @@ def beam_search(
 
     for step in range(longest):
         log_probs, weights = batch.step()
-        candidates = _expand(live, log_probs, weights, step, model.vocab_size)
         at_cap = limits[batch.active] <= step + 1
+        if constraints is not None:
+            log_probs = constraints.restrict(log_probs, weights, at_cap, step)
+        candidates = _expand(live, log_probs, weights, step, model.vocab_size)
         unended = _best_unended(candidates.ids, beam)
         finished = _retire(finished, candidates, unended, at_cap, step, options.length_penalty)
-        live = _advance(batch, candidates, unended)
+        live, rows = _advance(batch, candidates, unended)
+        if constraints is not None:
+            constraints.advance(rows, batch.prev_ids)
         done = at_cap | torch.isfinite(finished.scores).all(dim=1)
         done, leaving = _leaving(done, step_hook, batch.active)
         if bool(leaving.any()):
             _collect(results, batch.active[done], finished.select(done), options.n_best)
-            kept = _prune(batch, leaving, live, finished)
+            kept = _prune(batch, leaving, live, finished, constraints=constraints)
             if kept is None:
                 break
             live, finished = kept
@@ -277,7 +286,9 @@ def _expand(live: _Hypotheses, log_probs: torch.Tensor, weights: torch.Tensor, s
     # All candidates have step + 1 pieces, so raw scores rank them as normalised ones would.
     scores, best = extended.topk(2 * beam, dim=-1)  # (sentences, 2 * beam), best first
     origin = best // width
-    ids = top_ids.view(sentences, -1).gather(1, best)
+    # A candidate that cannot be (-inf: a dead hypothesis, or a piece that forcing ruled out) may carry any id,
+    # one of the model's padding columns included; PAD keeps its next step's embedding lookup in range.
+    ids = top_ids.view(sentences, -1).gather(1, best).masked_fill(torch.isinf(scores), PAD_ID)
     tokens = _gather_beams(live.tokens, origin)  # (sentences, 2 * beam, longest)
     tokens[:, :, step] = ids
     step_weights = _gather_beams(weights.view(sentences, beam, -1), origin)  # (sentences, 2 * beam, src_len)
@@ -324,9 +335,9 @@ def _retire(finished: _Hypotheses, candidates: _Candidates, unended: torch.Tenso
     )
 
 
-def _advance(batch: _Batch, candidates: _Candidates, unended: torch.Tensor) -> _Hypotheses:
-    """The live hypotheses of the next step: the best unended candidates. The batch's state and last pieces
-    are reordered to follow them."""
+def _advance(batch: _Batch, candidates: _Candidates, unended: torch.Tensor) -> tuple[_Hypotheses, torch.Tensor]:
+    """The live hypotheses of the next step: the best unended candidates, and (rows,) the row each extends. The
+    batch's state and last pieces are reordered to follow them."""
     sentences, beam = unended.shape
     batch.prev_ids = candidates.ids.gather(1, unended).view(-1)
     origin = candidates.origin.gather(1, unended)
@@ -334,16 +345,19 @@ def _advance(batch: _Batch, candidates: _Candidates, unended: torch.Tensor) -> _
     batch.state = batch.model.select_state(batch.state, rows.view(-1))
     return _Hypotheses(candidates.scores.gather(1, unended), _gather_beams(candidates.tokens, unended),
                        None if candidates.attention is None else _gather_beams(candidates.attention, unended),
-                       trace=candidates.trace.gather(unended))
+                       trace=candidates.trace.gather(unended)), rows.view(-1)
 
 
-def _prune(batch: _Batch, leaving: torch.Tensor, *hypotheses: _Hypotheses) -> list[_Hypotheses] | None:
-    """Take the sentences ``leaving`` ((active,) bool) out of ``batch``; returns each of ``hypotheses``
-    without them, or None when no sentence is left."""
+def _prune(batch: _Batch, leaving: torch.Tensor, *hypotheses: _Hypotheses,
+           constraints: Forcing | None = None) -> list[_Hypotheses] | None:
+    """Take the sentences ``leaving`` ((active,) bool) out of ``batch`` (and ``constraints``); returns each of
+    ``hypotheses`` without them, or None when no sentence is left."""
     keep = (~leaving).nonzero().squeeze(1)
     if keep.numel() == 0:
         return None
     batch.keep(keep)
+    if constraints is not None:
+        constraints.keep(keep)
     return [kept.select(keep) for kept in hypotheses]
 
 
@@ -441,6 +455,7 @@ def greedy_search(
     options: SearchOptions,
     return_attention: bool = False,
     step_hook: StepHook | None = None,
+    forcing: Forcing | None = None,
 ) -> SearchResult:
     """Pick the most probable piece at each step; the same output as beam search with beam 1.
 
@@ -450,7 +465,8 @@ def greedy_search(
     device = src_ids.device
     batch_size, src_len = src_ids.shape
     batch = _Batch.start(model, src_ids, src_lengths, beam=1)
-    limits = output_limits(src_lengths, options).to(device)
+    constraints = forcing
+    limits = _limits(src_lengths, options, forcing, device)
     # One hypothesis per sentence: (sentences,) scores, (sentences, steps) tokens and attention.
     found = _Hypotheses(torch.zeros(batch_size, device=device),
                         torch.empty(batch_size, 0, dtype=torch.long, device=device),
@@ -460,7 +476,11 @@ def greedy_search(
 
     for step in range(int(limits.max())):
         log_probs, weights = batch.step()
+        if constraints is not None:
+            log_probs = constraints.restrict(log_probs, weights, limits[batch.active] <= step + 1, step)
         best_log_prob, next_ids = _max(log_probs)
+        if constraints is not None:
+            constraints.advance(torch.arange(next_ids.size(0), device=device), next_ids)
         attention = None if found.attention is None else torch.cat([found.attention, weights.unsqueeze(1)], dim=1)
         assert found.trace is not None
         found = _Hypotheses(found.scores + best_log_prob, torch.cat([found.tokens, next_ids.unsqueeze(1)], dim=1),
@@ -478,7 +498,7 @@ def greedy_search(
                 None if ending.attention is None else ending.attention.unsqueeze(1), lengths.unsqueeze(1),
                 _Trace(*(tensor.unsqueeze(1) for tensor in
                          (ending.trace.log_probs, ending.trace.coverage, ending.trace.entropy)))), 1)
-            kept = _prune(batch, leaving, found)
+            kept = _prune(batch, leaving, found, constraints=constraints)
             if kept is None:
                 break
             [found] = kept
@@ -492,11 +512,27 @@ def search(
     options: SearchOptions,
     return_attention: bool = False,
     step_hook: StepHook | None = None,
+    forcing: Forcing | None = None,
 ) -> SearchResult:
-    """Greedy search when ``beam_size`` is 1, beam search otherwise (``step_hook``: see :data:`StepHook`)."""
+    """Greedy search when ``beam_size`` is 1, beam search otherwise (``step_hook``: see :data:`StepHook`; ``forcing``:
+    see :mod:`translator.search.constraints`, made for ``beam_rows(options)`` rows per sentence)."""
     if options.beam_size == 1:
-        return greedy_search(model, src_ids, src_lengths, options, return_attention, step_hook)
-    return beam_search(model, src_ids, src_lengths, options, return_attention, step_hook)
+        return greedy_search(model, src_ids, src_lengths, options, return_attention, step_hook, forcing)
+    return beam_search(model, src_ids, src_lengths, options, return_attention, step_hook, forcing)
+
+
+def beam_rows(options: SearchOptions) -> int:
+    """Rows per sentence that :func:`search` keeps: 1 for greedy search, the beam size otherwise."""
+    return options.beam_size
+
+
+def _limits(src_lengths: torch.Tensor, options: SearchOptions, forcing: Forcing | None,
+            device: torch.device) -> torch.Tensor:
+    """:func:`output_limits`, raised where what ``forcing`` forces (and EOS) would not fit."""
+    limits = output_limits(src_lengths, options).to(device)
+    if forcing is not None:
+        limits = torch.maximum(limits, forcing.needed_lengths().to(device) + 1)
+    return limits
 
 
 __all__ = [

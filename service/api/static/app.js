@@ -7,6 +7,7 @@ import { AttentionView } from "./attention.js";
 import { FilesPanel } from "./files.js";
 
 const KEY_STORAGE = "rnn-translator.api-key";
+const GLOSSARY_STORAGE = "rnn-translator.glossary";
 const DETECT = "auto"; // source_lang that asks the server to detect the language
 // Running text in the style of the shipped models' training data (Multi30k image captions).
 const EXAMPLES = {
@@ -21,7 +22,7 @@ const elements = {
   text: $("source-text"), output: $("output"), nBest: $("n-best"), keyField: $("api-key-field"),
   key: $("api-key"), button: $("translate-button"), timing: $("timing"), message: $("message"),
   details: $("details"), alternatives: $("alternatives"), alternativesCaption: $("alternatives-caption"),
-  modelField: $("model-field"), model: $("model"),
+  modelField: $("model-field"), model: $("model"), glossary: $("glossary"), glossaryCount: $("glossary-count"),
   example: $("example"), sentenceField: $("sentence-field"), sentence: $("sentence"), attentionNote: $("attention-note"),
   confidence: $("confidence"),
 };
@@ -236,6 +237,8 @@ async function translate() {
     n_best: Number(elements.nBest.value), return_scores: true, return_attention: true,
   };
   if (!elements.modelField.hidden) body.model = elements.model.value;
+  const glossary = glossaryEntries(elements.glossary.value);
+  if (glossary.length) body.glossary = glossary;
   setBusy(true);
   const started = performance.now();
   try {
@@ -249,6 +252,28 @@ async function translate() {
   } finally {
     setBusy(false);
   }
+}
+
+/**
+ * The glossary editor's lines as the API's entries: "source = target" (or source<TAB>target) translates a term,
+ * a term alone keeps it as it is; blank lines are skipped. The server checks the entries (422 with the reason).
+ */
+function glossaryEntries(text) {
+  const entries = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const separator = line.includes("\t") ? "\t" : "=";
+    const at = line.indexOf(separator);
+    const source = (at < 0 ? line : line.slice(0, at)).trim();
+    const target = at < 0 ? "" : line.slice(at + 1).trim();
+    entries.push(target ? { source, target } : { source, keep: true });
+  }
+  return entries;
+}
+
+function showGlossaryCount() {
+  const count = glossaryEntries(elements.glossary.value).length;
+  elements.glossaryCount.textContent = count ? `(${count} term${count === 1 ? "" : "s"})` : "";
 }
 
 function setBusy(busy) {
@@ -416,6 +441,12 @@ function swapLanguages() {
 
 function start() {
   elements.key.value = sessionStorage.getItem(KEY_STORAGE) ?? "";
+  elements.glossary.value = localStorage.getItem(GLOSSARY_STORAGE) ?? "";
+  elements.glossary.addEventListener("input", () => {
+    localStorage.setItem(GLOSSARY_STORAGE, elements.glossary.value);
+    showGlossaryCount();
+  });
+  showGlossaryCount();
   // The server writes "required" here when it has an API key: ask for it before the first API call.
   const keyRequired = document.querySelector('meta[name="translator-api-key"]')?.content === "required";
   elements.keyField.hidden = !keyRequired;
