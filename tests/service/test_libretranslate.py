@@ -105,7 +105,7 @@ def test_openapi_documents_the_compatible_parameters(client):
     paths = client.get("/openapi.json").json()["paths"]
     body = paths["/libretranslate/translate"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "application/x-www-form-urlencoded"}
-    assert {"q", "source", "target", "format", "alternatives", "api_key"} == set(
+    assert {"q", "source", "target", "format", "alternatives", "api_key", "glossary"} == set(
         body["application/json"]["schema"]["properties"])
     assert "requestBody" in paths["/detect"]["post"]
 
