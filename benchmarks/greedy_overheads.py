@@ -1,10 +1,10 @@
 """Overheads around the model in greedy search: each removed one, put back, timed in the same run.
 
-- ``torch max``: the step's best piece by torch's ``max(dim=-1)`` instead of ``search._max``;
+- ``torch max``: the step's best piece by torch's ``max(dim=-1)`` instead of ``kernels.fast_max``;
 - ``threaded decode``: the hypotheses decoded by sentencepiece's list form, one call (and one
   thread pool) per sentence, instead of ``Tokenizer.decode``'s one sequence at a time.
 
-Times ``search._max`` and torch's max alone on (rows, vocab) log-probabilities, then whole greedy
+Times ``kernels.fast_max`` and torch's max alone on (rows, vocab) log-probabilities, then whole greedy
 translations of a test set by the current code and by the code with each overhead (and both) put
 back, in interleaved rounds, so a slow spell of the machine hits all alike, and checks that the
 outputs are identical. Prints a table and writes JSON.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
 from hardware import code_version, describe_machine, machine_line, print_and_save  # noqa: E402
 
-from translator.search import beam as search  # noqa: E402
+from translator.search import greedy, kernels  # noqa: E402
 from translator.model.inference import OUTPUT_ALIGNMENT  # noqa: E402
 from translator.text.lines import read_lines  # noqa: E402
 from translator.text.tokenizer import SPECIAL_IDS, Tokenizer  # noqa: E402
@@ -46,7 +46,7 @@ def threaded_decode(self: Tokenizer, ids: list[list[int]]) -> list[str]:
     return self._sp.decode([[i for i in seq if i not in SPECIAL_IDS] for seq in ids])
 
 
-OVERHEADS = {"torch max": (search, "_max", torch_max), "threaded decode": (Tokenizer, "decode", threaded_decode)}
+OVERHEADS = {"torch max": (greedy, "fast_max", torch_max), "threaded decode": (Tokenizer, "decode", threaded_decode)}
 VARIANTS = {"current": (), "torch max": ("torch max",), "threaded decode": ("threaded decode",),
             "both (before)": ("torch max", "threaded decode")}
 
@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     speeds: dict[str, list[float]] = {name: [] for name in VARIANTS}
     outputs: dict[str, list[str]] = {}
     with pausing.paused(args.pause_pid):
-        operation = {"search._max": per_call_us(search._max, log_probs), "torch max": per_call_us(torch_max, log_probs)}
+        operation = {"kernels.fast_max": per_call_us(kernels.fast_max, log_probs),
+                     "torch max": per_call_us(torch_max, log_probs)}
         for _ in range(args.rounds):
             for name, overheads in VARIANTS.items():
                 with ExitStack() as stack:
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     shape = "x".join(map(str, log_probs.shape))
     lines = [machine_line(machine), f"{args.model}, {len(sentences)} sentences of {source}, batch {args.batch_size}, "
              f"{args.rounds} interleaved rounds",
-             f"best piece of {shape} log-probabilities: search._max {operation['search._max']:.1f} us, "
+             f"best piece of {shape} log-probabilities: kernels.fast_max {operation['kernels.fast_max']:.1f} us, "
              f"torch max {operation['torch max']:.1f} us",
              f"{'greedy search with':<20}{'sent/s (median)':>17}{'current is':>12}"]
     lines += [f"{name:<20}{medians[name]:>17.1f}{results['current_speedup_over'][name]:>11.3f}x" for name in VARIANTS]

@@ -29,7 +29,7 @@ class _Hypothesis:
 
 
 def _normalised(hypothesis: _Hypothesis, alpha: float) -> float:
-    """Score divided by the GNMT length penalty, as in translator.search.beam.length_normaliser."""
+    """Score divided by the GNMT length penalty, as in translator.search.hypotheses.length_normaliser."""
     return hypothesis.log_prob / (((5.0 + len(hypothesis.token_ids)) / 6.0) ** alpha if alpha else 1.0)
 
 

@@ -20,7 +20,7 @@ from typing import Protocol, Sequence
 from translator.confidence.calibration import Confidence
 from translator.glossary.entries import Glossary
 from translator.glossary.matching import TermConstraint
-from translator.search.beam import Hypothesis, StepHook
+from translator.search.hypotheses import Hypothesis, StepHook
 from translator.search.options import SearchOptions
 from translator.text.casing import Style
 from translator.text.protect import Masked

@@ -28,7 +28,8 @@ from translator.search.ensemble import Ensemble
 from translator.model.inference import InferenceModel
 from translator.model.seq2seq import Seq2Seq
 from translator.search.options import SearchOptions, model_search_defaults, resolve_search
-from translator.search.beam import Hypothesis, SearchResult, StepHook, beam_rows, search
+from translator.search.beam import beam_rows, search
+from translator.search.hypotheses import Hypothesis, SearchResult, StepHook
 from translator.search.constraints import Constraints, ForcedPrefixes
 from translator.text.segment import SplitText, split_sentences
 from translator.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
@@ -201,7 +202,7 @@ class Translator:
         its beam widened to ``n_best`` if that is larger: :func:`~translator.search.options.resolve_search`)
         say how to search; keywords named like its fields (``beam_size=1``) override them. Empty or
         whitespace-only texts get an empty translation with score 0. ``progress`` is called with the
-        number of sentences finished after each batch. ``step_hook`` (see :data:`~translator.search.beam.StepHook`)
+        number of sentences finished after each batch. ``step_hook`` (see :data:`~translator.search.hypotheses.StepHook`)
         is called between decoding steps with the indices into ``texts`` of the sentences being searched; the
         texts it abandons get ``None`` instead of a Translation. ``restore_case`` and ``glossary`` (terms the
         translations must use, :mod:`translator.glossary`): see :meth:`prepare`.
@@ -269,7 +270,7 @@ class Translator:
         the batch with (:mod:`translator.search.constraints`).
 
         Returns a result per source, in order; None for a source ``step_hook`` abandoned (its indices are
-        into ``batch``, see :data:`~translator.search.beam.StepHook`).
+        into ``batch``, see :data:`~translator.search.hypotheses.StepHook`).
         """
         if not batch:
             return []

@@ -34,9 +34,9 @@ from service.api.errors import (InvalidRequest, LimitExceeded, TimedOut, Unsuppo
 from service.api.schemas import DocumentJobResponse, DocumentProgress, ErrorResponse, TranslateRequest
 from service.api.translation import choose_route, is_auto, search_options
 from service.api.uploads import Upload, read_upload
-from service.ops.auth import presented_key, require_api_key
+from service.ops.auth import key_owner, matching_key, presented_key, require_api_key
 from service.ops.lifecycle import cancel_on_disconnect
-from service.scheduling.document_jobs import DocumentJob, DocumentJobs, Progress, owner_of
+from service.scheduling.document_jobs import DocumentJob, DocumentJobs, Progress
 from service.scheduling.documents import translate_document_content
 from service.scheduling.pipeline import detect_source
 from service.settings import env_name
@@ -131,8 +131,11 @@ def document_jobs(request: Request) -> DocumentJobs:
 
 
 def request_owner(state: ServiceState, key: bytes | None) -> str | None:
-    """Whose jobs a request may see: its key's, on a server with a key; everyone's (by id) without."""
-    return owner_of(key) if state.settings.api_key is not None else None
+    """Whose jobs a request may see: its key's (:func:`~service.ops.auth.key_owner`, the owner its named glossaries
+    are stored under too), on a server with keys; everyone's (by id) without. A key that is none of the server's
+    owns nothing."""
+    keys = state.settings.api_keys
+    return key_owner(matching_key(key, keys)) if keys else None
 
 
 async def _our_upload(request: Request) -> tuple[ServiceState, AcceptedDocument]:

@@ -22,7 +22,6 @@ submit the document again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import secrets
@@ -40,11 +39,6 @@ logger = logging.getLogger("service")
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
 Progress = Callable[[int, int], None]  # (sentences done, sentences in all)
 Work = Callable[[Progress], Awaitable[bytes]]
-
-
-def owner_of(key: bytes | None) -> str | None:
-    """The owner a key's jobs are filed under: a hash, so no key is kept in memory longer than the request."""
-    return None if key is None else hashlib.sha256(key).hexdigest()
 
 
 @dataclass(eq=False)

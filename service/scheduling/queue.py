@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from translator.search.beam import output_limits
+from translator.search.hypotheses import output_limits
 from translator.glossary import Glossary
 from translator.search.options import SearchOptions
 from translator.seam import PreparedText, Translation, padded_tokens

@@ -18,7 +18,7 @@ from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import tiny_model
 from tests.service.scheduling_fakes import EchoTranslator
-from translator.search.beam import StepHook
+from translator.search.hypotheses import StepHook
 from translator.search.options import SearchOptions
 from translator.seam import TokenTranslation
 from translator.store.checkpoint import save_checkpoint, write_manifest

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from service.scheduling.queue import BatchingQueue
 from service.scheduling.registry import LoadedModel
-from translator.search.beam import Hypothesis, StepHook
+from translator.search.hypotheses import Hypothesis, StepHook
 from translator.search.options import SearchOptions
 from translator.seam import Candidate, PreparedText, TokenTranslation, Translation
 

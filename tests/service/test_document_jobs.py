@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from service.api.errors import NotFound, Overloaded
-from service.scheduling.document_jobs import DocumentJobs, owner_of
+from service.ops.auth import key_owner
+from service.scheduling.document_jobs import DocumentJobs
 
 
 class Clock:
@@ -36,10 +37,10 @@ def test_a_job_is_found_only_with_the_key_that_made_it(tmp_path):
     async def scenario() -> None:
         jobs = jobs_in(tmp_path, Clock())
         await jobs.start()
-        job = jobs.submit(owner_of(b"key-a"), "a.docx", translated)
+        job = jobs.submit(key_owner("key-a"), "a.docx", translated)
         await jobs.wait(job)
-        assert jobs.get(job.id, owner_of(b"key-a")) is job
-        for stranger in (owner_of(b"key-b"), None):
+        assert jobs.get(job.id, key_owner("key-a")) is job
+        for stranger in (key_owner("key-b"), None):
             with pytest.raises(NotFound, match="another API key"):
                 jobs.get(job.id, stranger)
         await jobs.stop()

@@ -28,6 +28,7 @@ from translator.store.checkpoint import save_checkpoint
 
 GERMAN = {"source_lang": "de", "target_lang": "en"}
 KEY = "documents-test-key"
+OTHER_KEY = "another-tenants-key"  # the server takes both; neither sees the other's documents
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +197,8 @@ def test_a_cancelled_job_stops_costing_compute(server):
 def keyed_server(tmp_path_factory, greedy_model_dir):
     """A server with an API key, whose results live 6 s, in a store directory the tests can look into."""
     directory = tmp_path_factory.mktemp("keyed-server")
-    with ServerProcess(directory, greedy_model_dir, TRANSLATOR_API_KEY=KEY, TRANSLATOR_DOCUMENT_RESULT_TTL_S="6",
+    with ServerProcess(directory, greedy_model_dir, TRANSLATOR_API_KEY=f"{KEY},{OTHER_KEY}",
+                       TRANSLATOR_DOCUMENT_RESULT_TTL_S="6",
                        TRANSLATOR_DOCUMENT_DIR=str(directory / "store")) as server:
         server.store = directory / "store"
         yield server
@@ -225,7 +227,8 @@ def test_with_an_api_key_jobs_uploads_and_downloads_need_it(keyed_server):
                      headers=headers, timeout=30).json()
     job_url = f"{server.url}/documents/jobs/{job['id']}"
     seen = {name: httpx.get(job_url, headers=given, timeout=10).status_code
-            for name, given in (("no key", {}), ("another key", {"X-API-Key": "another"}), ("the key", headers))}
+            for name, given in (("no key", {}), ("a wrong key", {"X-API-Key": "another"}),
+                                ("another tenant's key", {"X-API-Key": OTHER_KEY}), ("the key", headers))}
 
     big = heavy_text(40, 4000)  # 320 KB: more than the 16 KiB (and one read) a keyless body may send before its key
     key_first = httpx.post(server.url + "/translate_file", files={"file": ("small.docx", make_docx())},
@@ -234,16 +237,18 @@ def test_with_an_api_key_jobs_uploads_and_downloads_need_it(keyed_server):
                            data={"api_key": "wrong", "source": "de", "target": "en"}, timeout=30)
     url = key_first.json()["translatedFileUrl"]
     without_key = httpx.get(url, timeout=10)
+    other_tenant = httpx.get(url, params={"api_key": OTHER_KEY}, timeout=10)
     with_key = httpx.get(url, params={"api_key": KEY}, timeout=10)
     file_first_small = httpx.post(server.url + "/translate_file", headers=FORM_HEADERS, timeout=60,
                                   content=form_with_the_file_first("small.srt", MAKERS[".srt"]()))
     file_first_large = httpx.post(server.url + "/translate_file", headers=FORM_HEADERS, timeout=60,
                                   content=form_with_the_file_first("big.txt", big))
     assert keyless.status_code == 401
-    assert seen == {"no key": 401, "another key": 401, "the key": 200}
+    # Another valid key is told the job does not exist, as for an id that never existed.
+    assert seen == {"no key": 401, "a wrong key": 401, "another tenant's key": 404, "the key": 200}
     assert key_first.status_code == 200
     assert wrong_key.status_code == 403 and wrong_key.json() == {"error": "Invalid API key"}
-    assert without_key.status_code == 403 and with_key.status_code == 200
+    assert without_key.status_code == 403 and other_tenant.status_code == 404 and with_key.status_code == 200
     # A form with the file first and the key last (as LibreTranslate's own page sends it): a small file is taken,
     # a large one is refused at the keyless limit, with the advice to send the key first.
     assert file_first_small.status_code == 200

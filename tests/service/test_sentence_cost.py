@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from service.scheduling.queue import sentence_cost
-from translator.search.beam import greedy_search
+from translator.search.greedy import greedy_search
 from translator.search.options import SearchOptions
 from translator.text.tokenizer import EOS_ID, PAD_ID
 

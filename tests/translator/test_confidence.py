@@ -13,7 +13,8 @@ from tests.conftest import length_calibration, tiny_model
 from translator.confidence import (FEATURE_NAMES, Calibration, Confidence, chain_confidences, combine_confidences,
                                    sentence_features)
 from translator.confidence.calibration import CALIBRATION_FILE
-from translator.search.beam import Hypothesis, length_normaliser, search
+from translator.search.beam import search
+from translator.search.hypotheses import Hypothesis, length_normaliser
 from translator.search.options import SearchOptions
 from translator.store.checkpoint import CheckpointError, load_checkpoint
 from translator.text.tokenizer import UNK_ID

@@ -10,7 +10,9 @@ from tests.translator.test_search import SOURCES, as_pairs, padded_batch
 from translator.search.protocol import DecodingModel
 from translator.search.ensemble import Ensemble
 from translator.model.inference import InferenceModel
-from translator.search.beam import SearchOptions, beam_search, greedy_search
+from translator.search.beam import beam_search
+from translator.search.greedy import greedy_search
+from translator.search.options import SearchOptions
 from translator.text.tokenizer import BOS_ID, EOS_ID
 from translator.translate import Translator
 

@@ -9,7 +9,9 @@ from tests.conftest import tiny_model
 from tests.translator.test_search import SOURCES, as_pairs, padded_batch
 from translator.model import inference as inference
 from translator.model.inference import InferenceModel
-from translator.search.beam import SearchOptions, beam_search, greedy_search
+from translator.search.beam import beam_search
+from translator.search.greedy import greedy_search
+from translator.search.options import SearchOptions
 from translator.text.tokenizer import BOS_ID
 from translator.translate import Translator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import symbol_sentences, tiny_model
-from translator.search.beam import Hypothesis
+from translator.search.hypotheses import Hypothesis
 from translator.seam import TokenTranslation, padded_tokens
 from translator.search.options import SearchOptions
 from translator.text.protect import PLACEHOLDERS

@@ -8,7 +8,10 @@ import pytest
 import torch
 
 from tests.conftest import tiny_model
-from translator.search.beam import SearchOptions, beam_search, greedy_search, length_normaliser
+from translator.search.beam import beam_search
+from translator.search.greedy import greedy_search
+from translator.search.hypotheses import length_normaliser
+from translator.search.options import SearchOptions
 from translator.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 VOCAB = 14
@@ -149,12 +152,12 @@ def test_invalid_options_are_rejected_with_a_message():
 
 @pytest.mark.parametrize("size", [50, 7931, 8000, 4097])
 def test_blockwise_top_k_equals_torch_top_k(size):
-    from translator.search.beam import _top_k
+    from translator.search.kernels import top_k
 
     values = torch.randn(37, size, generator=torch.Generator().manual_seed(size))
     values[3] = float("-inf")  # a row with nothing but ties
     expected_values, expected_indices = values.topk(6, dim=-1)
-    top_values, top_indices = _top_k(values, 6)
+    top_values, top_indices = top_k(values, 6)
     assert torch.equal(top_values, expected_values)
     assert torch.equal(values.gather(1, top_indices), expected_values)
     assert torch.equal(top_indices[[0, 1, 2, 4]], expected_indices[[0, 1, 2, 4]])
@@ -162,13 +165,13 @@ def test_blockwise_top_k_equals_torch_top_k(size):
 
 @pytest.mark.parametrize("size", [50, 7931, 8000, 4096])
 def test_blockwise_max_equals_torch_max(size):
-    from translator.search.beam import _max
+    from translator.search.kernels import fast_max
 
     values = torch.randn(37, size, generator=torch.Generator().manual_seed(size))
     values[:, -(size % 64 or 64) // 2:] = float("-inf")  # padding columns, as InferenceModel's logits have
     values[5, 2] = values[5].max() + 1  # the best in the first block
     values[6, max(size - 65, 0)] = values[6].max() + 1  # ... near the end
     expected_values, expected_indices = values.max(dim=-1)
-    best_values, best_indices = _max(values)
+    best_values, best_indices = fast_max(values)
     assert torch.equal(best_values, expected_values)
     assert torch.equal(best_indices, expected_indices)

@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 from tests.conftest import tiny_model
-from translator.search.beam import SearchOptions, beam_search, greedy_search
+from translator.search.beam import beam_search
+from translator.search.greedy import greedy_search
+from translator.search.options import SearchOptions
 from translator.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 SYMBOLS = list(range(4, 12))  # ids after the four special ids

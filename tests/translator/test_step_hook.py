@@ -7,7 +7,9 @@ import torch
 
 from tests.conftest import symbol_sentences, tiny_model
 from tests.translator.test_search import SOURCES, VOCAB, as_pairs, padded_batch
-from translator.search.beam import SearchOptions, beam_search, greedy_search
+from translator.search.beam import beam_search
+from translator.search.greedy import greedy_search
+from translator.search.options import SearchOptions
 from translator.translate import Translator
 
 

@@ -1,6 +1,6 @@
 """The features of one translation that confidence is estimated from.
 
-All come from the search's own bookkeeping (:class:`~translator.search.beam.Hypothesis`: piece log-probabilities,
+All come from the search's own bookkeeping (:class:`~translator.search.hypotheses.Hypothesis`: piece log-probabilities,
 summed attention per source position, attention entropy, the runner-up hypothesis) and the source ids; nothing
 is computed by a second model. Each is a float where larger is not necessarily worse: the calibration learns
 the sign.
@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from typing import Collection, Sequence
 
-from translator.search.beam import Hypothesis
+from translator.search.hypotheses import Hypothesis
 
 # Pieces whose summed attention stays under this were, in effect, not translated (Tu et al. 2016's coverage).
 ATTENDED = 0.5
