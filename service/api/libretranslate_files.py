@@ -31,7 +31,7 @@ from service.api.errors import ServiceError
 from service.api.libretranslate import (BASE_URL, STATUS_CODES, LibreTranslateError, _answers_like_libretranslate,
                                         _check_unicode, _required)
 from service.api.uploads import read_upload
-from service.ops.auth import key_matches, presented_key
+from service.ops.auth import matching_key, presented_key
 from service.ops.lifecycle import cancel_on_disconnect
 from service.ops.limits import KEYLESS
 from service.state import ServiceState, service_state
@@ -54,22 +54,22 @@ _FILE_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data
 async def translate_file(request: Request) -> JSONResponse:
     """LibreTranslate's ``POST /translate_file``: the translated file's URL, once it is translated."""
     state = service_state(request)
-    expected = state.settings.api_key.get_secret_value() if state.settings.api_key is not None else None
+    keys = state.settings.api_keys  # any of them; each owns its own files
     header_key = None if request.scope.get(KEYLESS) else presented_key(request)
 
     def check_key(fields: dict[str, str]) -> bool:
         """The key of a keyless request's form: refused at once when wrong; True when right."""
-        if expected is None or header_key is not None:
+        if not keys or header_key is not None:
             return True
         given = fields.get("api_key")
-        if given and not key_matches(given.encode("utf-8"), expected):
+        if given and matching_key(given.encode("utf-8"), keys) is None:
             raise LibreTranslateError(403, "Invalid API key")
         return bool(given)
 
     upload = await read_upload(request, state.settings.max_document_bytes, check_key)
     _check_unicode(upload.fields)
     key = header_key
-    if expected is not None and key is None:
+    if keys and key is None:
         given = upload.fields.get("api_key")
         if not given:
             raise LibreTranslateError(403, "Missing API key: send api_key (or an Authorization: Bearer header)")
@@ -114,14 +114,14 @@ async def download_file(request: Request) -> FileResponse:
 
 def _download_key(state: ServiceState, request: Request) -> bytes | None:
     """The key a download presents (query ``api_key`` or the headers), checked when the server has one."""
-    expected = state.settings.api_key
-    if expected is None:
+    keys = state.settings.api_keys
+    if not keys:
         return None
     given = request.query_params.get("api_key")
     key = given.encode("utf-8") if given else presented_key(request)
     if key is None:
         raise LibreTranslateError(403, "Missing API key: send api_key (or an Authorization: Bearer header)")
-    if not key_matches(key, expected.get_secret_value()):
+    if matching_key(key, keys) is None:
         raise LibreTranslateError(403, "Invalid API key")
     return key
 
