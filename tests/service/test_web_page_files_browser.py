@@ -79,3 +79,33 @@ def test_a_dropped_file_is_chosen_and_a_bad_one_gets_the_servers_message(tmp_pat
         assert browser.find_element(By.ID, "source-text").is_displayed()
         # The 415 is the one console error, the browser's report of the failed upload.
         assert [error for error in console_errors(browser) if "415" not in error] == []
+
+
+def test_cancel_stops_a_running_document_and_offers_no_download(tmp_path, browser):  # noqa: F811 (fixture)
+    # 2,000 different sentences: minutes of work for the real model, so the job is surely running when cancelled.
+    upload = tmp_path / "lang.txt"
+    upload.write_text("\n".join(f"Der Hund Nummer {number} läuft über die grüne Wiese." for number in range(2000)),
+                      encoding="utf-8")
+    with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
+        browser.get(server.url + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
+        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+        browser.find_element(By.ID, "files-tab").click()
+        browser.find_element(By.ID, "file-input").send_keys(str(upload))
+        browser.find_element(By.ID, "file-button").click()
+        status = browser.find_element(By.ID, "file-status")
+        wait_for(browser, lambda d: " of 2000 sentences" in status.text, "the job never showed its progress",
+                 timeout=60)
+        cancel = browser.find_element(By.ID, "file-cancel")
+        assert cancel.is_displayed()
+        cancel.click()
+        wait_for(browser, lambda d: status.text == "cancelled", "the page never said the job was cancelled")
+        assert not browser.find_element(By.ID, "file-download").is_displayed()
+        assert not cancel.is_displayed() and browser.find_element(By.ID, "file-button").is_enabled()
+        # The server stopped translating it: its worker goes idle although most sentences were never done.
+        deadline = time.monotonic() + 30
+        while server.metric("translator_worker_busy") != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.metric("translator_worker_busy") == 0
+        assert console_errors(browser) == []

@@ -175,6 +175,8 @@ def _retire(finished: HypothesisTensors, candidates: _Candidates, unended: torch
     ends = (candidates.ids == EOS_ID) & (rank < beam)
     capped = torch.zeros_like(ends).scatter(1, unended, at_cap.unsqueeze(1).expand(-1, beam))
     joining = (ends | capped) & torch.isfinite(candidates.scores)
+    if not bool(joining.any()):  # most steps: nothing ends, and the store stays as it is (no copies of it)
+        return finished
     joining_scores = torch.where(joining, candidates.scores / normaliser, float("-inf"))
     scores, pick = torch.cat([finished.scores, joining_scores], 1).topk(beam, dim=-1)
     assert finished.lengths is not None and finished.trace is not None
