@@ -27,12 +27,14 @@ from starlette.background import BackgroundTask
 
 from translator.documents import (Content, DocumentError, DocumentTooLarge, Limits, UnsupportedFormat,
                                   read_document)
+from translator.glossary import Glossary
 from translator.text.markup import parse_markup
 
 from service.api.errors import (InvalidRequest, LimitExceeded, TimedOut, UnsupportedMediaType,
                                 describe_validation_errors)
 from service.api.schemas import DocumentJobResponse, DocumentProgress, ErrorResponse, TranslateRequest
-from service.api.translation import choose_route, is_auto, search_options
+from service.api.glossaries import form_glossary
+from service.api.translation import check_direct_route, choose_route, is_auto, search_options
 from service.api.uploads import Upload, read_upload
 from service.ops.auth import key_owner, matching_key, presented_key, require_api_key
 from service.ops.lifecycle import cancel_on_disconnect
@@ -60,6 +62,11 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
         "target_lang": {"type": "string", "example": "en"},
         "model": {"type": "string", "description": "A model name from GET /models, instead of the languages."},
         "beam_size": {"type": "integer", "minimum": 1},
+        "glossary": {"type": "string", "description": "Terms the translation must use, as JSON: "
+                     "{\"source term\": \"target term\"} (null keeps a term) or a list of {source, target} entries "
+                     "(docs/translating.md); or a stored glossary's name."},
+        "glossary_name": {"type": "string", "description": "A glossary stored with PUT /glossaries/{name} under "
+                          "this API key (instead of glossary)."},
     }}}}}}
 
 
@@ -75,8 +82,11 @@ class AcceptedDocument:
 
 
 async def accept_document(state: ServiceState, upload: Upload, source: str | None, target: str | None,
-                          model: str | None = None, beam_size: int | None = None) -> AcceptedDocument:
+                          model: str | None = None, beam_size: int | None = None,
+                          glossary: Glossary | None = None) -> AcceptedDocument:
     """Read and check ``upload``, detect its language for ``auto``, and route it; nothing is translated yet.
+    ``glossary``: terms every segment must use (:func:`~service.api.glossaries.form_glossary`); it needs a direct
+    model, as on ``/translate``.
 
     Raises:
         ServiceError: UnsupportedMediaType (415), LimitExceeded (413), InvalidRequest (422), ModelNotFound (404),
@@ -100,9 +110,10 @@ async def accept_document(state: ServiceState, upload: Upload, source: str | Non
     detected = await detect_source(registry, _sample(texts)) if is_auto(body.source_lang) else None
     route = choose_route(registry, body, detected)
     options = search_options(body, route, state.settings)
+    check_direct_route(glossary, route)
 
     def work(progress: Progress) -> Any:
-        return translate_document_content(queue, route, options, content, progress)
+        return translate_document_content(queue, route, options, content, progress, glossary=glossary)
 
     return AcceptedDocument(upload.filename, route.target_lang, content, work, sum(len(text) for text in texts))
 
@@ -147,8 +158,11 @@ async def _our_upload(request: Request) -> tuple[ServiceState, AcceptedDocument]
         beam_size = int(beam) if beam else None
     except ValueError:
         raise InvalidRequest(f"beam_size must be a whole number, not {beam[:20]!r}") from None
+    glossary = await form_glossary(request, request_owner(state, presented_key(request)) or "",
+                                   fields.get("glossary"), fields.get("glossary_name"))
     accepted = await accept_document(state, upload, fields.get("source_lang") or None,
-                                     fields.get("target_lang") or None, fields.get("model") or None, beam_size)
+                                     fields.get("target_lang") or None, fields.get("model") or None, beam_size,
+                                     glossary)
     return state, accepted
 
 

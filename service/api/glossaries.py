@@ -1,5 +1,6 @@
 """Named glossaries over HTTP: ``PUT/GET/DELETE /glossaries/{name}`` and ``GET /glossaries``, per API key; and
-:func:`request_glossary`, the glossary a translation request asks for (inline or by name).
+:func:`request_glossary` / :func:`form_glossary`, the glossary a translation request or a document upload asks
+for (inline or by name).
 
 A glossary is JSON: ``{"source term": "target term", "keep this": null}`` or a list of
 ``{"source": ..., "target": ...}`` / ``{"source": ..., "keep": true}`` entries (:mod:`translator.glossary`). Each
@@ -9,6 +10,7 @@ API key sees only the glossaries it stored (:mod:`service.ops.glossary_store`).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Annotated, Any
 
@@ -160,4 +162,32 @@ async def request_glossary(request: Request, body: TranslateRequest, owner: str)
         return checked_glossary(body.glossary)
     if body.glossary_name is not None:
         return await stored_glossary(request, owner, body.glossary_name)
+    return None
+
+
+async def form_glossary(request: Request, owner: str, glossary: str | None,
+                        glossary_name: str | None) -> Glossary | None:
+    """The glossary of a document upload's form fields: ``glossary`` holds the entries as JSON (an object or a
+    list, as in a request body) or, as in the LibreTranslate extension, a stored glossary's name;
+    ``glossary_name`` a stored glossary's name. None when neither is given.
+
+    Raises:
+        InvalidRequest: both given, JSON that does not parse, or a bad glossary.
+        GlossaryNotFound: no stored glossary of that name for this key.
+    """
+    glossary = (glossary or "").strip() or None
+    glossary_name = (glossary_name or "").strip() or None
+    if glossary is not None and glossary_name is not None:
+        raise InvalidRequest("give glossary (the entries) or glossary_name (a stored glossary), not both")
+    if glossary is not None and glossary[:1] not in ("{", "["):
+        glossary, glossary_name = None, glossary  # a name, as the LibreTranslate extension field takes one
+    if glossary is not None:
+        try:
+            entries = json.loads(glossary)
+        except ValueError:
+            raise InvalidRequest("bad glossary: the glossary field is not valid JSON; send {\"source term\": "
+                                 "\"target term\", ...} or a list of {source, target} entries") from None
+        return checked_glossary(entries)
+    if glossary_name is not None:
+        return await stored_glossary(request, owner, glossary_name)
     return None

@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from translator.documents import FORMATS
 
 from service.api.documents import accept_document, request_owner, result_response
+from service.api.glossaries import form_glossary
 from service.api.errors import ServiceError
 from service.api.libretranslate import (BASE_URL, STATUS_CODES, LibreTranslateError, _answers_like_libretranslate,
                                         _check_unicode, _required)
@@ -79,7 +80,8 @@ async def translate_file(request: Request) -> JSONResponse:
     if not upload.filename or "." + upload.filename.rsplit(".", 1)[-1].lower() not in FORMATS:
         raise LibreTranslateError(400, f"Invalid request: file format not supported; supported formats: "
                                   f"{', '.join(SUPPORTED_FILES_FORMAT)}")
-    accepted = await accept_document(state, upload, source, target)
+    glossary = await form_glossary(request, request_owner(state, key) or "", upload.fields.get("glossary"), None)
+    accepted = await accept_document(state, upload, source, target, glossary=glossary)
     jobs = state.documents
     job = jobs.submit(request_owner(state, key), accepted.filename, accepted.work, _safe_name(upload.filename))
     try:

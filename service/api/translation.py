@@ -5,9 +5,9 @@ A translation goes, in this order: loading check (503 while the models load) →
 language detection for ``auto`` → routing to a model or a pivot (404) → search options over the route's
 defaults, within the server's limits (422) → the glossary, inline or stored (422/404) → the batching queue →
 the request timeout (504) or the client hanging up (499) → the confidence policy (422 when refusing
-low-confidence sentences: service.api.confidence) → the translations. The endpoints only turn their own request shape into a
-:class:`TranslationJob` and the :class:`TranslationOutcome` into their own answer; every error is a
-:class:`service.api.errors.ServiceError` that they answer in their own format.
+low-confidence sentences: service.api.confidence) → the translations. The endpoints only turn their own
+request shape into a :class:`TranslationJob` and the :class:`TranslationOutcome` into their own answer; every
+error is a :class:`service.api.errors.ServiceError` that they answer in their own format.
 """
 
 from __future__ import annotations
@@ -92,9 +92,7 @@ async def run_translation(request: Request, job: TranslationJob) -> TranslationO
     route = choose_route(registry, body, detected)
     options = search_options(body, route, settings)
     glossary = await request_glossary(request, body, job.owner)
-    if glossary is not None and len(route.legs) > 1:
-        raise InvalidRequest(f"a glossary needs a direct model from {route.source_lang} to {route.target_lang}; this "
-                             f"server pivots through {route.pivot}, and terms cannot be held across the pivot")
+    check_direct_route(glossary, route)
     if markups is None:
         work = translate_texts(queue, route, options, texts, body.split_sentences, glossary)
     else:
@@ -107,6 +105,17 @@ async def run_translation(request: Request, job: TranslationJob) -> TranslationO
     if calibrated or body.min_confidence is not None:  # the server's threshold exempts uncalibrated models
         check_confidence(translations, texts, policy, calibrated, route.name)
     return TranslationOutcome(translations, route, detected, policy if calibrated else ConfidencePolicy())
+
+
+def check_direct_route(glossary: Glossary | None, route: Route) -> None:
+    """A glossary needs one model from the source to the target language (terms cannot be held across a pivot).
+
+    Raises:
+        InvalidRequest: a glossary on a pivoted route.
+    """
+    if glossary is not None and len(route.legs) > 1:
+        raise InvalidRequest(f"a glossary needs a direct model from {route.source_lang} to {route.target_lang}; this "
+                             f"server pivots through {route.pivot}, and terms cannot be held across the pivot")
 
 
 async def run_detection(request: Request, text: str) -> list[Detection]:

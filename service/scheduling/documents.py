@@ -12,9 +12,11 @@ second pass, as in the library. A part refused because the queue is full is retr
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Callable
 
 from translator.documents import Content, SegmentTranslation
+from translator.glossary import Glossary
 from translator.search.options import SearchOptions
 from translator.text.segment import split_sentences
 from translator.translate import Translation
@@ -29,11 +31,13 @@ Progress = Callable[[int, int], None]
 
 async def translate_document_content(queue: BatchingQueue, route: Route, options: SearchOptions, content: Content,
                                      progress: Progress | None = None, *, admitted: bool = True,
-                                     part_sentences: int = 16, in_flight: int = 4) -> bytes:
+                                     glossary: Glossary | None = None, part_sentences: int = 16,
+                                     in_flight: int = 4) -> bytes:
     """The document ``content`` translated along ``route``, as its own format's bytes.
 
     ``progress(done, total)`` is told the sentences translated so far and in all (the total grows when the
-    second pass is needed). ``admitted``: see :meth:`BatchingQueue.submit`.
+    second pass is needed). ``admitted``: see :meth:`BatchingQueue.submit`. ``glossary``: terms every
+    segment must use (a direct route only, see :func:`~service.scheduling.pipeline.translate_texts`).
 
     Raises:
         Overloaded: the queue stopped accepting work (the server is shutting down).
@@ -43,10 +47,10 @@ async def translate_document_content(queue: BatchingQueue, route: Route, options
     segments = await asyncio.to_thread(SegmentTranslation, content.segments, language)
     counted = _Counter(progress)
     attended = options.updated(return_attention=True)
-    first = await _in_parts(queue, route, attended, segments.texts, language, counted, admitted, part_sentences,
-                            in_flight)
+    parts = _Parts(queue, route, counted, admitted, glossary, part_sentences, in_flight)
+    first = await parts.translate(attended, segments.texts, language)
     fallback = segments.place(first)
-    second = await _in_parts(queue, route, options, fallback, language, counted, admitted, part_sentences, in_flight)
+    second = await parts.translate(options, fallback, language)
     return await asyncio.to_thread(lambda: content.write(segments.finish(second)))
 
 
@@ -71,37 +75,49 @@ class _Counter:
             self.progress(self.done, self.total)
 
 
-async def _in_parts(queue: BatchingQueue, route: Route, options: SearchOptions, texts: list[str], language: str,
-                    counter: _Counter, admitted: bool, part_sentences: int, in_flight: int) -> list[Translation]:
-    """``texts`` translated in parts of about ``part_sentences`` sentences, ``in_flight`` at a time, in order."""
-    if not texts:
-        return []
-    counts = await asyncio.to_thread(lambda: [max(1, len(split_sentences(text, language).sentences))
-                                              for text in texts])
-    parts = _parts(counts, part_sentences)
-    counter.plan(sum(counts))
-    places = asyncio.Semaphore(in_flight)
+@dataclass
+class _Parts:
+    """How a document's texts go to the queue: along ``route``, in parts of about ``part_sentences`` sentences,
+    ``in_flight`` at a time, counted by ``counter``."""
 
-    async def translate_part(start: int, end: int) -> list[Translation]:
-        async with places:
-            while True:
-                try:
-                    results = await translate_texts(queue, route, options, texts[start:end], admitted=admitted)
-                    break
-                except Overloaded:
-                    if not queue.takes(admitted):  # closed (shutting down), not full: waiting will not help
-                        raise
-                    await asyncio.sleep(max(0.1, float(queue.retry_after_s)))
-        counter.add(sum(counts[start:end]))
-        return results
+    queue: BatchingQueue
+    route: Route
+    counter: _Counter
+    admitted: bool
+    glossary: Glossary | None
+    part_sentences: int
+    in_flight: int
 
-    tasks = [asyncio.ensure_future(translate_part(start, end)) for start, end in parts]
-    try:
-        translated = await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-    return [translation for part in translated for translation in part]
+    async def translate(self, options: SearchOptions, texts: list[str], language: str) -> list[Translation]:
+        """``texts`` translated part by part, in order."""
+        if not texts:
+            return []
+        counts = await asyncio.to_thread(lambda: [max(1, len(split_sentences(text, language).sentences))
+                                                  for text in texts])
+        self.counter.plan(sum(counts))
+        places = asyncio.Semaphore(self.in_flight)
+
+        async def translate_part(start: int, end: int) -> list[Translation]:
+            async with places:
+                while True:
+                    try:
+                        results = await translate_texts(self.queue, self.route, options, texts[start:end],
+                                                        glossary=self.glossary, admitted=self.admitted)
+                        break
+                    except Overloaded:
+                        if not self.queue.takes(self.admitted):  # closed (shutting down), not full: waiting won't help
+                            raise
+                        await asyncio.sleep(max(0.1, float(self.queue.retry_after_s)))
+            self.counter.add(sum(counts[start:end]))
+            return results
+
+        tasks = [asyncio.ensure_future(translate_part(start, end)) for start, end in _parts(counts, self.part_sentences)]
+        try:
+            translated = await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return [translation for part in translated for translation in part]
 
 
 def _parts(counts: list[int], part_sentences: int) -> list[tuple[int, int]]:

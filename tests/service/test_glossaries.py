@@ -105,6 +105,39 @@ def test_libretranslate_takes_a_glossary_extension_field(client):
     assert bad.status_code == 400 and "given two targets" in bad.json()["error"]
 
 
+def test_documents_take_a_glossary_inline_or_by_name_on_both_apis(client):
+    document, languages = ("brief.txt", b"a c b\n\na b\n"), {"source_lang": "xx", "target_lang": "yy"}
+    plain = client.post("/documents", files={"file": document}, data=languages, headers=FIRST).text.splitlines()
+    inline = client.post("/documents", files={"file": document}, headers=FIRST,
+                         data={**languages, "glossary": '{"c": "h g"}'}).text.splitlines()
+    client.put("/glossaries/doc", json={"c": "e"}, headers=FIRST)
+    named = client.post("/documents", files={"file": document}, headers=FIRST,
+                        data={**languages, "glossary_name": "doc"}).text.splitlines()
+    assert not written("h g", plain[0]) and written("h g", inline[0]) and written("e", named[0])
+    assert inline[2] == named[2] == plain[2]  # no term in that paragraph: as without a glossary
+    # LibreTranslate's file translation: the extension field holds the entries or a stored glossary's name.
+    for glossary, term in (('{"c": "h g"}', "h g"), ("doc", "e")):
+        answer = client.post("/translate_file", files={"file": document}, data={
+            "source": "xx", "target": "yy", "api_key": "key-one", "glossary": glossary})
+        assert answer.status_code == 200, answer.text
+        download = client.get(answer.json()["translatedFileUrl"], params={"api_key": "key-one"})
+        assert written(term, download.text.splitlines()[0])
+    # Bad ones are refused before any translation: a glossary that is not JSON entries, both kinds, another
+    # key's name.
+    for data, status, message in (({"glossary": '{"c": "h", "C": "e"}'}, 422, "given two targets"),
+                                  ({"glossary": '{"c": '}, 422, "not valid JSON"),
+                                  ({"glossary": '{"c": "h"}', "glossary_name": "doc"}, 422, "not both")):
+        refused = client.post("/documents/jobs", files={"file": document}, data={**languages, **data},
+                              headers=FIRST)
+        assert refused.status_code == status and message in refused.json()["detail"], refused.text
+    stranger = client.post("/documents", files={"file": document}, data={**languages, "glossary_name": "doc"},
+                           headers=SECOND)
+    assert stranger.status_code == 404 and "no glossary named 'doc'" in stranger.json()["detail"]
+    bad = client.post("/translate_file", files={"file": document}, data={
+        "source": "xx", "target": "yy", "api_key": "key-one", "glossary": '{"c": "h", "C": "e"}'})
+    assert bad.status_code == 400 and "given two targets" in bad.json()["error"]
+
+
 def test_named_glossaries_survive_a_restart(tiny_model_dir, tmp_path):
     environment = dict(TRANSLATOR_API_KEY="key-one,key-two", TRANSLATOR_GLOSSARY_DB=str(tmp_path / "g.sqlite3"),
                        TRANSLATOR_WARMUP="false")

@@ -141,3 +141,31 @@ def test_every_format_goes_through_the_files_tab_and_comes_back_in_its_format(tm
             assert len(translated.segments) == len(original.segments), extension
             assert translated.segments != original.segments, extension
         assert console_errors(browser) == []
+
+
+def test_the_glossary_editor_steers_a_document_too(tmp_path, browser):  # noqa: F811 (fixture)
+    upload = tmp_path / "theke.txt"
+    upload.write_text("Eine Kellnerin steht hinter einer Theke.\n", encoding="utf-8")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
+        browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        browser.get(server.url + "/")
+        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
+        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
+        browser.find_element(By.ID, "files-tab").click()
+        browser.find_element(By.CSS_SELECTOR, "#glossary-editor summary").click()
+        browser.find_element(By.ID, "glossary").send_keys("Kellnerin = barmaid\nTheke = counter\n")
+        browser.find_element(By.ID, "file-input").send_keys(str(upload))
+        browser.find_element(By.ID, "file-button").click()
+        link = browser.find_element(By.ID, "file-download")
+        wait_for(browser, lambda d: link.is_displayed(), "the translated document was never offered", timeout=120)
+        link.click()
+        saved = downloads / "theke.en.txt"
+        deadline = time.monotonic() + 30
+        while not saved.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        translated = saved.read_text(encoding="utf-8")
+        assert "barmaid" in translated and "counter" in translated, translated
+        assert console_errors(browser) == []

@@ -36,6 +36,8 @@ const files = new FilesPanel({
   choice: () => {
     const chosen = { source_lang: elements.source.value, target_lang: elements.target.value };
     if (!elements.modelField.hidden) chosen.model = elements.model.value;
+    const glossary = glossaryEntries(elements.glossary.value); // the editor's terms apply to documents too
+    if (glossary.length) chosen.glossary = JSON.stringify(glossary);
     return chosen;
   },
 });
