@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import docx
 from selenium.webdriver.common.by import By
@@ -17,18 +18,33 @@ from tests.translator.document_fixtures import MAKERS, make_docx
 from translator.documents import read_document
 
 
+def open_files_tab(driver, server: ServerProcess, downloads: Path | None = None) -> None:
+    """The page of ``server`` on its Files tab, German to English, the browser saving downloads in ``downloads``."""
+    if downloads is not None:
+        driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.get(server.url + "/")
+    wait_for(driver, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
+    Select(driver.find_element(By.ID, "source-lang")).select_by_value("de")
+    Select(driver.find_element(By.ID, "target-lang")).select_by_value("en")
+    driver.find_element(By.ID, "files-tab").click()
+
+
+def downloaded(path: Path, timeout_s: float = 30) -> Path:
+    """``path`` once the browser has saved it there."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert path.exists(), list(path.parent.iterdir())
+    return path
+
+
 def test_the_files_tab_translates_a_docx_that_downloads_and_opens(tmp_path, browser):  # noqa: F811 (fixture)
     upload = tmp_path / "Bericht.docx"
     upload.write_bytes(make_docx())
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
-        browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-        browser.get(server.url + "/")
-        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
-        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
-        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
-        browser.find_element(By.ID, "files-tab").click()
+        open_files_tab(browser, server, downloads)
         assert browser.find_element(By.ID, "files-tab").get_attribute("aria-selected") == "true"
         assert not browser.find_element(By.ID, "source-text").is_displayed()
         formats = browser.find_element(By.ID, "file-formats")
@@ -47,11 +63,7 @@ def test_the_files_tab_translates_a_docx_that_downloads_and_opens(tmp_path, brow
         screenshot(browser, tmp_path, "page-files.png")
 
         link.click()
-        saved = downloads / "Bericht.en.docx"
-        deadline = time.monotonic() + 30
-        while not saved.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert saved.exists(), list(downloads.iterdir())
+        saved = downloaded(downloads / "Bericht.en.docx")
         assert console_errors(browser) == []
     translated = docx.Document(io.BytesIO(saved.read_bytes()))
     original = docx.Document(io.BytesIO(make_docx()))
@@ -87,11 +99,7 @@ def test_cancel_stops_a_running_document_and_offers_no_download(tmp_path, browse
     upload.write_text("\n".join(f"Der Hund Nummer {number} läuft über die grüne Wiese." for number in range(2000)),
                       encoding="utf-8")
     with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
-        browser.get(server.url + "/")
-        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
-        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
-        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
-        browser.find_element(By.ID, "files-tab").click()
+        open_files_tab(browser, server)
         browser.find_element(By.ID, "file-input").send_keys(str(upload))
         browser.find_element(By.ID, "file-button").click()
         status = browser.find_element(By.ID, "file-status")
@@ -117,12 +125,7 @@ def test_every_format_goes_through_the_files_tab_and_comes_back_in_its_format(tm
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
-        browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-        browser.get(server.url + "/")
-        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
-        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
-        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
-        browser.find_element(By.ID, "files-tab").click()
+        open_files_tab(browser, server, downloads)
         for extension, make in sorted(MAKERS.items()):
             upload = tmp_path / f"brief{extension}"
             upload.write_bytes(make())
@@ -132,11 +135,7 @@ def test_every_format_goes_through_the_files_tab_and_comes_back_in_its_format(tm
             wait_for(browser, lambda d: link.is_displayed(), f"{extension} was never offered for download", timeout=120)
             assert link.text == f"Download brief.en{extension}", extension
             link.click()
-            saved = downloads / f"brief.en{extension}"
-            deadline = time.monotonic() + 30
-            while not saved.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert saved.exists(), (extension, list(downloads.iterdir()))
+            saved = downloaded(downloads / f"brief.en{extension}")
             original, translated = read_document(make(), upload.name), read_document(saved.read_bytes(), saved.name)
             assert len(translated.segments) == len(original.segments), extension
             assert translated.segments != original.segments, extension
@@ -149,12 +148,7 @@ def test_the_glossary_editor_steers_a_document_too(tmp_path, browser):  # noqa: 
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     with ServerProcess(tmp_path, args=["--model-dir", str(ROOT / "models" / "de-en")]) as server:
-        browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-        browser.get(server.url + "/")
-        wait_for(browser, lambda d: d.find_element(By.ID, "translate-button").is_enabled(), "the page never got ready")
-        Select(browser.find_element(By.ID, "source-lang")).select_by_value("de")
-        Select(browser.find_element(By.ID, "target-lang")).select_by_value("en")
-        browser.find_element(By.ID, "files-tab").click()
+        open_files_tab(browser, server, downloads)
         browser.find_element(By.CSS_SELECTOR, "#glossary-editor summary").click()
         browser.find_element(By.ID, "glossary").send_keys("Kellnerin = barmaid\nTheke = counter\n")
         browser.find_element(By.ID, "file-input").send_keys(str(upload))
@@ -162,10 +156,7 @@ def test_the_glossary_editor_steers_a_document_too(tmp_path, browser):  # noqa: 
         link = browser.find_element(By.ID, "file-download")
         wait_for(browser, lambda d: link.is_displayed(), "the translated document was never offered", timeout=120)
         link.click()
-        saved = downloads / "theke.en.txt"
-        deadline = time.monotonic() + 30
-        while not saved.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        saved = downloaded(downloads / "theke.en.txt")
         translated = saved.read_text(encoding="utf-8")
         assert "barmaid" in translated and "counter" in translated, translated
         assert console_errors(browser) == []
