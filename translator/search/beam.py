@@ -88,8 +88,8 @@ def beam_search(
     scores[:, 0] = 0.0
     attention_shape = (batch_size, beam, longest, src_len)
     live = HypothesisTensors(scores, torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device),
-                       torch.zeros(attention_shape, device=device) if return_attention else None,
-                       trace=Trace.zeros((batch_size, beam), longest, src_len, device))
+                             torch.zeros(attention_shape, device=device) if return_attention else None,
+                             trace=Trace.zeros((batch_size, beam), longest, src_len, device))
     # Finished hypotheses: the `beam` best per sentence, scores already length-normalised.
     finished = HypothesisTensors(
         torch.full((batch_size, beam), float("-inf"), device=device),
@@ -151,7 +151,7 @@ def _expand(live: HypothesisTensors, log_probs: torch.Tensor, weights: torch.Ten
         attention[:, :, step] = step_weights
     assert live.trace is not None
     piece_log_probs = top_log_probs.view(sentences, -1).gather(1, best)
-    trace = live.trace.gather(origin).extended(piece_log_probs, step_weights, step)
+    trace = live.trace.gather(origin).extend(piece_log_probs, step_weights, step)
     return _Candidates(scores, ids, origin, tokens, attention, trace)
 
 
@@ -200,8 +200,8 @@ def _advance(batch: SearchBatch, candidates: _Candidates,
     rows = torch.arange(sentences, device=unended.device).unsqueeze(1) * beam + origin
     batch.state = batch.model.select_state(batch.state, rows.view(-1))
     return HypothesisTensors(candidates.scores.gather(1, unended), gather_beams(candidates.tokens, unended),
-                       None if candidates.attention is None else gather_beams(candidates.attention, unended),
-                       trace=candidates.trace.gather(unended)), rows.view(-1)
+                             None if candidates.attention is None else gather_beams(candidates.attention, unended),
+                             trace=candidates.trace.gather(unended)), rows.view(-1)
 
 
 def search(

@@ -37,9 +37,9 @@ def greedy_search(
     limits = output_caps(src_lengths, options, forcing, device)
     # One hypothesis per sentence: (sentences,) scores, (sentences, steps) tokens and attention.
     found = HypothesisTensors(torch.zeros(batch_size, device=device),
-                        torch.empty(batch_size, 0, dtype=torch.long, device=device),
-                        torch.empty(batch_size, 0, src_len, device=device) if return_attention else None,
-                        trace=Trace.zeros((batch_size,), 0, src_len, device))
+                              torch.empty(batch_size, 0, dtype=torch.long, device=device),
+                              torch.empty(batch_size, 0, src_len, device=device) if return_attention else None,
+                              trace=Trace.zeros((batch_size,), int(limits.max()), src_len, device))
     results: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
 
     for step in range(int(limits.max())):
@@ -52,7 +52,7 @@ def greedy_search(
         attention = None if found.attention is None else torch.cat([found.attention, weights.unsqueeze(1)], dim=1)
         assert found.trace is not None
         found = HypothesisTensors(found.scores + best_log_prob, torch.cat([found.tokens, next_ids.unsqueeze(1)], dim=1),
-                            attention, trace=found.trace.extended(best_log_prob, weights, step))
+                                  attention, trace=found.trace.extend(best_log_prob, weights, step))
         batch.prev_ids = next_ids
         done = (next_ids == EOS_ID) | (limits[batch.active] <= step + 1)  # a finished sentence leaves at once
         done, leaving = leaving_sentences(done, step_hook, batch.active)
@@ -64,8 +64,7 @@ def greedy_search(
             collect(results, batch.active[done], HypothesisTensors(
                 final.unsqueeze(1), ending.tokens.unsqueeze(1),
                 None if ending.attention is None else ending.attention.unsqueeze(1), lengths.unsqueeze(1),
-                Trace(*(tensor.unsqueeze(1) for tensor in
-                         (ending.trace.log_probs, ending.trace.coverage, ending.trace.entropy)))), 1)
+                ending.trace.unsqueezed()), 1)
             kept = prune(batch, leaving, found, constraints=constraints)
             if kept is None:
                 break

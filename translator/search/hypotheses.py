@@ -123,40 +123,54 @@ class SearchBatch:
 class Trace:
     """What confidence estimation needs of each hypothesis, sentence first like its tokens: ``log_probs``
     (sentences, k, steps) of its pieces, ``coverage`` (sentences, k, src_len) summed attention, ``entropy``
-    (sentences, k) summed attention entropy. (Greedy search drops the k dimension.)"""
+    (sentences, k) summed attention entropy. (Greedy search drops the k dimension.)
 
-    log_probs: torch.Tensor
-    coverage: torch.Tensor
-    entropy: torch.Tensor
+    The three live side by side in one tensor, ``values`` (…, steps + src_len + 1), so that following the
+    beams moves them with one gather a step instead of three (each costs about as much as the model's own small
+    operations at the batch sizes the service runs)."""
+
+    values: torch.Tensor
+    steps: int
 
     @classmethod
     def zeros(cls, leading: tuple[int, ...], steps: int, src_len: int, device: torch.device) -> "Trace":
-        return cls(torch.zeros(*leading, steps, device=device), torch.zeros(*leading, src_len, device=device),
-                   torch.zeros(*leading, device=device))
+        return cls(torch.zeros(*leading, steps + src_len + 1, device=device), steps)
+
+    @property
+    def log_probs(self) -> torch.Tensor:
+        return self.values[..., : self.steps]
+
+    @property
+    def coverage(self) -> torch.Tensor:
+        return self.values[..., self.steps : -1]
+
+    @property
+    def entropy(self) -> torch.Tensor:
+        return self.values[..., -1]
 
     def select(self, sentences: torch.Tensor) -> "Trace":
-        return Trace(self.log_probs[sentences], self.coverage[sentences], self.entropy[sentences])
+        return Trace(self.values[sentences], self.steps)
 
     def gather(self, index: torch.Tensor) -> "Trace":
         """Each sentence's hypotheses ``index`` (sentences, k') (see :func:`gather_beams`)."""
-        return Trace(gather_beams(self.log_probs, index), gather_beams(self.coverage, index),
-                      self.entropy.gather(1, index))
+        return Trace(gather_beams(self.values, index), self.steps)
 
-    def extended(self, log_probs: torch.Tensor, weights: torch.Tensor, step: int) -> "Trace":
-        """This trace after one more step with pieces of ``log_probs`` and attention ``weights`` (…, src_len)."""
+    def extend(self, log_probs: torch.Tensor, weights: torch.Tensor, step: int) -> "Trace":
+        """Add one step with pieces of ``log_probs`` and attention ``weights`` (…, src_len), in place (callers
+        extend a fresh gather, or greedy search its own trace); returns this trace."""
         weights = weights.float()
-        if self.log_probs.size(-1) > step:  # beam search: preallocated, and this trace a fresh gather, so in place
-            pieces = self.log_probs
-            pieces[..., step] = log_probs
-        else:
-            pieces = torch.cat([self.log_probs, log_probs.unsqueeze(-1)], dim=-1)
-        return Trace(pieces, self.coverage + weights, self.entropy + torch.special.entr(weights).sum(-1))
+        self.values[..., step] = log_probs
+        self.values[..., self.steps : -1] += weights
+        self.values[..., -1] += torch.special.entr(weights).sum(-1)
+        return self
+
+    def unsqueezed(self) -> "Trace":
+        """This trace with a k dimension of 1 (greedy search's hypotheses as beam search keeps them)."""
+        return Trace(self.values.unsqueeze(1), self.steps)
 
     @staticmethod
     def cat(first: "Trace", second: "Trace") -> "Trace":
-        return Trace(*(torch.cat([a, b], 1) for a, b in
-                        ((first.log_probs, second.log_probs), (first.coverage, second.coverage),
-                         (first.entropy, second.entropy))))
+        return Trace(torch.cat([first.values, second.values], 1), first.steps)
 
 
 @dataclass
@@ -174,9 +188,9 @@ class HypothesisTensors:
     def select(self, sentences: torch.Tensor) -> "HypothesisTensors":
         """The hypotheses of ``sentences`` (an index or a bool mask over the first dimension)."""
         return HypothesisTensors(self.scores[sentences], self.tokens[sentences],
-                           None if self.attention is None else self.attention[sentences],
-                           None if self.lengths is None else self.lengths[sentences],
-                           None if self.trace is None else self.trace.select(sentences))
+                                 None if self.attention is None else self.attention[sentences],
+                                 None if self.lengths is None else self.lengths[sentences],
+                                 None if self.trace is None else self.trace.select(sentences))
 
 
 def gather_beams(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
