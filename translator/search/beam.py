@@ -151,7 +151,7 @@ def _expand(live: HypothesisTensors, log_probs: torch.Tensor, weights: torch.Ten
         attention[:, :, step] = step_weights
     assert live.trace is not None
     piece_log_probs = top_log_probs.view(sentences, -1).gather(1, best)
-    trace = live.trace.gather(origin).extend(piece_log_probs, step_weights, step)
+    trace = live.trace.gather(origin).extended(piece_log_probs, step_weights, step)
     return _Candidates(scores, ids, origin, tokens, attention, trace)
 
 

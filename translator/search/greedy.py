@@ -39,7 +39,7 @@ def greedy_search(
     found = HypothesisTensors(torch.zeros(batch_size, device=device),
                               torch.empty(batch_size, 0, dtype=torch.long, device=device),
                               torch.empty(batch_size, 0, src_len, device=device) if return_attention else None,
-                              trace=Trace.zeros((batch_size,), int(limits.max()), src_len, device))
+                              trace=Trace.zeros((batch_size,), 0, src_len, device))
     results: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
 
     for step in range(int(limits.max())):
@@ -52,7 +52,7 @@ def greedy_search(
         attention = None if found.attention is None else torch.cat([found.attention, weights.unsqueeze(1)], dim=1)
         assert found.trace is not None
         found = HypothesisTensors(found.scores + best_log_prob, torch.cat([found.tokens, next_ids.unsqueeze(1)], dim=1),
-                                  attention, trace=found.trace.extend(best_log_prob, weights, step))
+                                  attention, trace=found.trace.extended(best_log_prob, weights, step))
         batch.prev_ids = next_ids
         done = (next_ids == EOS_ID) | (limits[batch.active] <= step + 1)  # a finished sentence leaves at once
         done, leaving = leaving_sentences(done, step_hook, batch.active)

@@ -125,52 +125,58 @@ class Trace:
     (sentences, k, steps) of its pieces, ``coverage`` (sentences, k, src_len) summed attention, ``entropy``
     (sentences, k) summed attention entropy. (Greedy search drops the k dimension.)
 
-    The three live side by side in one tensor, ``values`` (…, steps + src_len + 1), so that following the
-    beams moves them with one gather a step instead of three (each costs about as much as the model's own small
-    operations at the batch sizes the service runs)."""
+    The three live side by side in one tensor, ``values`` (…, src_len + 1 + steps): coverage, entropy, then the
+    pieces' log-probabilities, so that following the beams moves them with one gather a step instead of three
+    (each costs about as much as the model's own small operations at the batch sizes the service runs), and
+    greedy search, which keeps no beams, grows it by one column a step."""
 
     values: torch.Tensor
-    steps: int
+    src_len: int
 
     @classmethod
     def zeros(cls, leading: tuple[int, ...], steps: int, src_len: int, device: torch.device) -> "Trace":
-        return cls(torch.zeros(*leading, steps + src_len + 1, device=device), steps)
+        return cls(torch.zeros(*leading, src_len + 1 + steps, device=device), src_len)
 
     @property
     def log_probs(self) -> torch.Tensor:
-        return self.values[..., : self.steps]
+        return self.values[..., self.src_len + 1:]
 
     @property
     def coverage(self) -> torch.Tensor:
-        return self.values[..., self.steps : -1]
+        return self.values[..., : self.src_len]
 
     @property
     def entropy(self) -> torch.Tensor:
-        return self.values[..., -1]
+        return self.values[..., self.src_len]
 
     def select(self, sentences: torch.Tensor) -> "Trace":
-        return Trace(self.values[sentences], self.steps)
+        return Trace(self.values[sentences], self.src_len)
 
     def gather(self, index: torch.Tensor) -> "Trace":
         """Each sentence's hypotheses ``index`` (sentences, k') (see :func:`gather_beams`)."""
-        return Trace(gather_beams(self.values, index), self.steps)
+        return Trace(gather_beams(self.values, index), self.src_len)
 
-    def extend(self, log_probs: torch.Tensor, weights: torch.Tensor, step: int) -> "Trace":
-        """Add one step with pieces of ``log_probs`` and attention ``weights`` (…, src_len), in place (callers
-        extend a fresh gather, or greedy search its own trace); returns this trace."""
+    def extended(self, log_probs: torch.Tensor, weights: torch.Tensor, step: int) -> "Trace":
+        """This trace after one more step with pieces of ``log_probs`` and attention ``weights`` (…, src_len).
+        Beam search preallocates every step and extends a fresh gather, in place; greedy search's grows."""
         weights = weights.float()
-        self.values[..., step] = log_probs
-        self.values[..., self.steps : -1] += weights
-        self.values[..., -1] += torch.special.entr(weights).sum(-1)
-        return self
+        column = self.src_len + 1 + step
+        if self.values.size(-1) > column:
+            values = self.values
+            values[..., column] = log_probs
+        else:
+            values = torch.cat([self.values, log_probs.unsqueeze(-1)], dim=-1)
+        values[..., : self.src_len] += weights
+        values[..., self.src_len] += torch.special.entr(weights).sum(-1)
+        return Trace(values, self.src_len)
 
     def unsqueezed(self) -> "Trace":
         """This trace with a k dimension of 1 (greedy search's hypotheses as beam search keeps them)."""
-        return Trace(self.values.unsqueeze(1), self.steps)
+        return Trace(self.values.unsqueeze(1), self.src_len)
 
     @staticmethod
     def cat(first: "Trace", second: "Trace") -> "Trace":
-        return Trace(torch.cat([first.values, second.values], 1), first.steps)
+        return Trace(torch.cat([first.values, second.values], 1), first.src_len)
 
 
 @dataclass
