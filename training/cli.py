@@ -34,8 +34,10 @@ def train_main(argv: list[str] | None = None) -> int:
     except OSError as error:  # unwritable output_dir, full disk, ...
         print(f"translator-train: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("translator-train: interrupted; continue from the last checkpoint with --resume", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (which saves last/ first: see train.save_every)
+        reason = f" ({interrupt})" if str(interrupt) else ""
+        print(f"translator-train: interrupted{reason}; continue from the last checkpoint with --resume",
+              file=sys.stderr)
         return 130
     print(f"best checkpoint: {best}")
     return 0

@@ -144,6 +144,9 @@ class OptimConfig(_Section):
     label_smoothing: float = Field(0.1, ge=0, lt=1, description="label smoothing of the loss")
     clip_norm: float = Field(1.0, gt=0, description="gradient-norm clipping threshold")
     validate_every: int = Field(1000, ge=1, description="validate every this many updates")
+    save_every: int = Field(
+        200, ge=0, description="save last/ (for --resume) every this many updates, besides each validation and "
+        "epoch end; 0: only then. A kill loses at most this many updates; SIGTERM loses none")
     patience: int = Field(8, ge=1, description="stop after this many validations without a better BLEU")
     valid_beam_size: int = Field(1, description="beam size for validation BLEU (1 = greedy)")
     seed: int = Field(1, description="random seed for initialisation, batching and dropout")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import torch
 from safetensors.torch import load_file
@@ -217,3 +220,33 @@ def test_checkpoints_carry_the_training_sources_casing_table(corpus, tmp_path):
         assert restorer.restore("b A c") == ("b A c", None)
     averaged = average_checkpoints(sorted((tmp_path / "run" / "snapshots").iterdir()), tmp_path / "averaged")
     assert load_checkpoint(averaged).case_restorer == load_checkpoint(best).case_restorer
+
+
+def test_sigterm_saves_last_after_the_step_in_progress_and_resume_continues_from_it(corpus, tmp_path):
+    """A real translator-train process: save_every writes last/ between validations, SIGTERM makes it save the
+    step it is at and exit 130, and --resume goes on from exactly that step."""
+    run_dir = tmp_path / "run"
+    flags = [f"--{k}={v}" for k, v in tiny_overrides(corpus, run_dir, attention_plots="0", validate_every="100000",
+                                                      max_steps="100000", save_every="10").items()]
+    command = [sys.executable, "-m", "training", *flags]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": "."})
+    state_file = run_dir / "last" / "training_state.pt"
+    deadline = time.monotonic() + 240
+    while not state_file.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert state_file.exists(), "save_every never wrote last/ before the first validation"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    saved = re.search(r"SIGTERM: last/ saved at step (\d+)", stderr)
+    assert saved, stderr
+    step = int(saved.group(1))
+    assert torch.load(state_file, weights_only=True)["state"]["step"] == step
+    assert not (run_dir / "best").exists()  # it never validated: the save came from save_every and SIGTERM
+
+    resumed = subprocess.run([*command[:3], *[f for f in flags if not f.startswith("--train.max_steps")],
+                              f"--train.max_steps={step + 5}", "--resume"],
+                             capture_output=True, text=True, timeout=240, env={**os.environ, "PYTHONPATH": "."})
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming at step {step}," in resumed.stdout + resumed.stderr
+    assert [record["step"] for record in read_log(run_dir)] == [step + 5]

@@ -19,13 +19,17 @@ broadcast of rank 0's decisions after a validation, the final barrier) is reache
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import random
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import torch
 import torch.distributed as dist
@@ -103,6 +107,17 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     else:
         state = TrainingState()
     window = Window()
+    with _sigterm_between_steps() as terminated:
+        _train_loop(run, data, state, window, opt, world_size, terminated)
+    _finish(run, state)
+    return run_dir / "best"
+
+
+def _train_loop(run: Run, data: PreparedData, state: TrainingState, window: Window, opt: OptimConfig,
+                world_size: int, terminated: threading.Event) -> None:
+    """The epochs until :func:`_finished`. Once ``terminated`` is set (SIGTERM), it saves last/ after the step in
+    progress and raises KeyboardInterrupt, which ``translator-train`` answers with exit code 130."""
+    rank = run.rank
     while not _finished(state, opt):
         batches = data.train.epoch_batches(opt.batch_tokens, opt.seed + state.epoch, rank, world_size)
         progress = tqdm(total=len(batches), initial=state.batch_in_epoch, desc=f"epoch {state.epoch + 1}",
@@ -125,10 +140,35 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             if state.step % opt.validate_every == 0 or (opt.max_steps and state.step >= opt.max_steps):
                 _validate_and_checkpoint(run, state, window, lr)
                 window = Window()
+            elif terminated.is_set() or (opt.save_every and state.step % opt.save_every == 0):
+                _save_last(run, state)
+            if terminated.is_set():
+                progress.close()
+                raise KeyboardInterrupt(f"SIGTERM: last/ saved at step {state.step}")
         progress.close()
         _end_of_epoch(run, state, len(batches))
-    _finish(run, state)
-    return run_dir / "best"
+
+
+@contextlib.contextmanager
+def _sigterm_between_steps() -> Iterator[threading.Event]:
+    """An event that SIGTERM sets while the block runs (instead of killing the process mid-step), so the loop
+    can save last/ and stop; the previous handler is put back after. Off the main thread (where Python allows
+    no signal handler) the event is never set."""
+    terminated = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: terminated.set())
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _save_last(run: Run, state: TrainingState) -> None:
+    """Save last/ for --resume (rank 0 writes it)."""
+    if run.rank == 0:
+        save_last(run.run_dir, run.model, run.optimizer, state, run.data.tokenizers, run.config)
 
 
 def configure_process(opt: OptimConfig) -> bool:
