@@ -136,7 +136,7 @@ def test_hostile_and_wrong_files_get_their_4xx_and_the_server_keeps_serving(serv
     assert serves_text(server)
 
 
-def raw_upload(server: ServerProcess, head: bytes, body_chunks, read_after: int | None = None) -> bytes:
+def raw_upload(server: ServerProcess, head: bytes, body_chunks) -> bytes:
     """Send a request head and body chunks over a socket (stopping at the first failed write); the answer."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
         connection.sendall(head)
@@ -146,12 +146,21 @@ def raw_upload(server: ServerProcess, head: bytes, body_chunks, read_after: int 
         except (BrokenPipeError, ConnectionResetError):
             pass
         answer = b""
-        while b"\r\n\r\n" not in answer or (read_after and len(answer) < read_after):
+        while not _complete(answer):
             data = connection.recv(65536)
             if not data:
                 break
             answer += data
         return answer
+
+
+def _complete(answer: bytes) -> bool:
+    """Whether an HTTP answer holds its head and the whole body its Content-Length announces."""
+    head, separator, body = answer.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    lengths = [line.split(b":", 1)[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+    return len(body) >= int(lengths[0]) if lengths else True
 
 
 def test_a_huge_upload_is_413_whether_declared_or_streamed_and_the_server_keeps_serving(server):
