@@ -123,6 +123,9 @@ class TokenizerConfig(_Section):
     sample_size: int = Field(
         500_000, ge=1, description="train sentencepiece on at most this many pairs, drawn at random "
         "(seeded by train.seed) from the cleaned corpus; bounds its memory and time")
+    from_dir: Path | None = Field(
+        None, description="take the sentencepiece models (and casing table) of this run or checkpoint directory "
+        "instead of training them, e.g. to compare mixtures with one vocabulary and the same prepared caches")
 
 
 class OptimConfig(_Section):

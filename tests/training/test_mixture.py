@@ -125,6 +125,29 @@ def test_a_resumed_mixture_run_ends_where_an_uninterrupted_one_does(tmp_path):
         assert torch.equal(straight[name], resumed[name]), name
 
 
+def test_a_run_can_take_another_runs_tokenizers_and_so_its_prepared_caches(tmp_path):
+    """tokenizer.from_dir: a second mixture (another weight) with the first run's vocabulary reuses its caches."""
+    first = mixture_overrides(tmp_path, tmp_path / "first", max_steps="5", attention_plots="0")
+    first["data.cache_dir"] = str(tmp_path / "cache")
+    train(load_config(None, first))
+    second = {**first, "train.output_dir": str(tmp_path / "second"), "tokenizer.from_dir": str(tmp_path / "first"),
+              "tokenizer.vocab_size": "99"}  # would train another vocabulary: not used
+    second["data.corpora"] = second["data.corpora"].replace('"weight": 0.5', '"weight": 2.0')
+    train(load_config(None, second))
+    for name in ("source.spm", "target.spm", "casing.json"):
+        assert (tmp_path / "second" / name).read_bytes() == (tmp_path / "first" / name).read_bytes()
+    prepared = json.loads((tmp_path / "second" / "prepare.json").read_text())
+    assert [(c["reused"], c["pairs_per_epoch"]) for c in prepared["corpora"]] == [(True, 400), (True, 400)]
+    assert "tokenizer_seconds" not in prepared
+
+
+def test_a_missing_tokenizer_directory_is_refused_naming_the_file(tmp_path):
+    overrides = mixture_overrides(tmp_path, tmp_path / "run", max_steps="5")
+    overrides["tokenizer.from_dir"] = str(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="nowhere/source.spm does not exist"):
+        train(load_config(None, overrides))
+
+
 def test_bf16_training_learns_and_keeps_float32_weights(corpus, tmp_path):
     best = train(load_config(None, tiny_overrides(corpus, tmp_path / "run", max_steps="100", precision="bf16",
                                                   attention_plots="0")))

@@ -107,6 +107,8 @@ def _prepare(config: TrainConfig, run_dir: Path, resume: bool) -> PreparedData:
     counts: dict[str, int] = {}
     if resume:
         tokenizers = _load_tokenizers(run_dir)
+    elif config.tokenizer.from_dir is not None:
+        tokenizers = _copy_tokenizers(config.tokenizer.from_dir, run_dir)
     else:
         counts = {corpus.name: check_aligned(corpus.src, corpus.tgt) for corpus in corpora}
         tokenizers = _train_tokenizers(config, run_dir, counts)
@@ -238,6 +240,20 @@ def _sample_shares(corpora: list[CorpusConfig], counts: dict[str, int], sample_s
 def _trained_model(texts: list[str], *settings) -> bytes:
     """A serialized sentencepiece model (run in a worker process)."""
     return train_tokenizer(texts, *settings).model_proto
+
+
+def _copy_tokenizers(source: Path, run_dir: Path) -> tuple[Tokenizer, Tokenizer]:
+    """The sentencepiece models of ``source`` (a run or checkpoint directory; ``tokenizer.from_dir``), saved in the
+    run with the casing table when ``source`` has one; a missing model is an error naming it."""
+    for name in TOKENIZER_FILES:
+        if not (source / name).is_file():
+            raise ValueError(f"tokenizer.from_dir: {source / name} does not exist")
+    tokenizers = _load_tokenizers(source)
+    restorer = CaseRestorer.load(source)
+    if restorer is not None:
+        restorer.save(run_dir)
+    save_tokenizers(run_dir, tokenizers)
+    return tokenizers
 
 
 def _load_tokenizers(run_dir: Path) -> tuple[Tokenizer, Tokenizer]:
