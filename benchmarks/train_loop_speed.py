@@ -1,6 +1,10 @@
-"""End-to-end training throughput of ``translator-train`` on Multi30k for two or more checkouts
-of the code (e.g. before and after a change), run alternately in one sitting so the machine's
-drift hits both alike.
+"""End-to-end training throughput of ``translator-train`` for two or more checkouts of the code
+(e.g. before and after a change) or settings (e.g. two model sizes), run alternately in one sitting
+so the machine's drift hits both alike.
+
+The data is Multi30k for a config of one pair of files (the shipped caption configs), and the
+config's own corpora for a mixture (``data.corpora``; pass ``--data.cache_dir`` in ``--flags`` to
+reuse a prepared cache), validated on the first ``--valid-lines`` pairs of each of its sets.
 
 Each run is ``python -m training`` with the checkout on PYTHONPATH, the shipped config and
 ``--train.max_steps N``, validating once at step N on the first ``--valid-lines`` validation
@@ -18,6 +22,10 @@ Usage::
     git worktree add --detach /tmp/before <commit>
     flock /tmp/cpu-timing.lock python benchmarks/train_loop_speed.py --code before=/tmp/before \\
         --code after=. --json benchmarks/results/train_loop_speed.json --pause-pid 1234
+    python benchmarks/train_loop_speed.py --config configs/general_de_en.yaml --steps 60 \\
+        --code S=. --flags S="--data.cache_dir $HOME/runs/cache" --code M=. --flags M="--data.cache_dir \\
+        $HOME/runs/cache --model.embedding_size 384 --model.encoder_hidden_size 384 --model.decoder_hidden_size 768 \\
+        --model.output_size 384" --json benchmarks/results/train_loop_speed_sizes.json
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pausing  # noqa: E402
@@ -59,12 +69,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _valid_sets(config: Path) -> list[dict] | None:
+    """The config's named validation sets (``data.valid``), or None for a config of one pair of files."""
+    data = yaml.safe_load(config.read_text(encoding="utf-8")).get("data", {})
+    return data.get("valid") if data.get("corpora") else None
+
+
+def write_validation(config: Path, scratch: Path, lines: int) -> None:
+    """The first ``lines`` pairs (0: all) of each validation set into ``scratch``: Multi30k's val for a config of
+    one pair of files (as always), each of ``data.valid`` for a mixture."""
+    sets = _valid_sets(config)
+    files = ([(MULTI30K / f"val.{language}", scratch / f"valid.{language}") for language in ("de", "en")]
+             if sets is None else
+             [(ROOT / one[side], scratch / f"valid.{one['name']}.{side}") for one in sets for side in ("src", "tgt")])
+    for source, copy in files:
+        kept = source.read_text(encoding="utf-8").splitlines()
+        copy.write_text("\n".join(kept[:lines] if lines else kept) + "\n", encoding="utf-8")
+
+
+def data_flags(config: Path, scratch: Path) -> list[str]:
+    """Training flags for the data: Multi30k for a config of one pair of files; a mixture's own corpora, with its
+    validation sets cut to the copies of :func:`write_validation`."""
+    sets = _valid_sets(config)
+    if sets is None:
+        return ["--data.train_src", str(MULTI30K / "train.de"), "--data.train_tgt", str(MULTI30K / "train.en"),
+                "--data.valid_src", str(scratch / "valid.de"), "--data.valid_tgt", str(scratch / "valid.en")]
+    cut = [{**one, "src": str(scratch / f"valid.{one['name']}.src"), "tgt": str(scratch / f"valid.{one['name']}.tgt")}
+           for one in sets]
+    return ["--data.valid", json.dumps(cut)]
+
+
 def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str, extra: list[str]) -> dict:
     """One training run of ``code``; its logged throughput and loss."""
     run_dir = scratch / name
-    flags = ["--config", str(args.config), "--train.output_dir", str(run_dir),
-             "--data.train_src", str(MULTI30K / "train.de"), "--data.train_tgt", str(MULTI30K / "train.en"),
-             "--data.valid_src", str(scratch / "valid.de"), "--data.valid_tgt", str(scratch / "valid.en"),
+    flags = ["--config", str(args.config), "--train.output_dir", str(run_dir), *data_flags(args.config, scratch),
              "--train.max_steps", str(args.steps), "--train.validate_every", str(args.steps),
              "--train.keep_snapshots", "0", "--train.attention_plots", "0"]
     if args.threads:
@@ -91,10 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict]] = {name: [] for name in codes}
     with tempfile.TemporaryDirectory(prefix="train_loop_speed-") as directory:
         scratch = Path(directory)
-        for language in ("de", "en"):
-            lines = (MULTI30K / f"val.{language}").read_text(encoding="utf-8").splitlines()
-            lines = lines[: args.valid_lines] if args.valid_lines else lines
-            (scratch / f"valid.{language}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_validation(args.config, scratch, args.valid_lines)
         for round_number in range(args.rounds):
             for name, path in codes.items():
                 row = run_once(Path(path).resolve(), args, scratch, f"{name}-{round_number}", extra.get(name, []))
