@@ -17,6 +17,8 @@ from translator.text.tokenizer import train_tokenizer
     ("Am 05.01.2024 um 10:30 kostet es 1.234,56 €.", ["05.01.2024", "10:30", "1.234,56"]),
     ("Rufe os.path.join() mit --verbose auf, setze max_length und myVar.",
      ["os.path.join()", "--verbose", "max_length", "myVar"]),
+    ("Der Befehl braucht die Option --verbose. Oder -v, --level=3; nicht E-Mail. Mit --out=a.txt.",
+     ["--verbose", "-v", "--level=3", "--out=a.txt"]),
     ("Pizza 🍕, 👍🏽 und 👨\u200d👩\u200d👧!", ["🍕", "👍🏽", "👨\u200d👩\u200d👧"]),
     ("Klicken Sie auf %PRODUCTNAME, %s, {0} oder ${HOME}.", ["%PRODUCTNAME", "%s", "{0}", "${HOME}"]),
     ("The U.S. economy grew 3% in 2023.", ["3", "2023"]),

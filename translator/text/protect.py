@@ -27,7 +27,7 @@ _SPAN = re.compile("|".join([
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",                                              # e-mail addresses
     r"(?<![\w/])(?:~|\.{1,2})?(?:/[\w.+-]+){2,}/?|(?<!\w)[A-Za-z]:\\[\w\\.+-]+",  # file paths
     r"`[^`\n]+`",                                                                 # inline code
-    r"(?<!\w)--?[a-z][\w-]*(?:=\S+)?(?=\s|$)",                                    # command-line options
+    r"(?<!\w)--?[a-z][\w-]*(?:=[^\s,;]*[^\s,;.:!?])?(?=[\s.,;:!?)]|$)",          # command-line options
     r"(?<![\w%])%(?:\d+\$)?[-+#0]*\d*(?:\.\d+)?[sdifuxXeEgGc](?!\w)|%[A-Z][A-Z_]+%?",           # printf-style, %PRODUCTNAME
     r"\$\{?\w+\}?|\{\d*\}|\{\{\w+\}\}",                                          # ${VAR}, {0}, {{name}}
     r"(?<!\w)\w+(?:\.\w+)*\(\)",                                                  # calls: foo(), os.path.join()
