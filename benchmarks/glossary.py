@@ -4,7 +4,10 @@ Test sets are generated from validation sentences (Multi30k val and Tatoeba val 
 entry pairs a source word with the reference word that a FreeDict lexicon (``../shared/data/lexicon``) gives as
 its translation, so each entry is a term the reference itself uses. Per direction the most frequent entries
 form the glossary (one target per source word: the most frequent); sentences holding a term form the *term
-set*, the others the *no-term set*. Reported:
+set* when the reference uses the target term of every entry found in the source (a glossary that is right for the
+sentence, as a user's is; sentences whose reference translates a term otherwise, e.g. *Hunden* as *dogs* against
+the entry *hund: dog*, are left out of both sets and counted), the sentences without any term the *no-term set*.
+Reported:
 
 - **terms in output**: of the terms found in the term set's sources, the share whose target term appears in the
   translation (case-insensitive, as a whole word);
@@ -126,8 +129,12 @@ def run_direction(model_dir: Path, data: Path, sentences: int, beam_size: int, s
     entries = build_glossary(counts, occurrences, 1000)
     glossary = parse_glossary(entries)
     rng = random.Random(seed)
-    with_terms = [pair for pair in pairs if find_terms(pair[0], glossary)]
-    without = [pair for pair in pairs if not find_terms(pair[0], glossary)]
+    matched = [(pair, find_terms(pair[0], glossary)) for pair in pairs]
+    # A term sentence's reference uses every target term of the glossary entries its source holds (the glossary is
+    # right for it, as a user's would be); sentences where an entry contradicts the reference are in neither set.
+    with_terms = [pair for pair, found in matched if found and all(term_in(m.entry.target, pair[1]) for m in found)]
+    contradicted = sum(1 for pair, found in matched if found) - len(with_terms)
+    without = [pair for pair, found in matched if not found]
     term_set = rng.sample(with_terms, min(sentences, len(with_terms)))
     no_term_set = rng.sample(without, min(no_term_sentences, len(without)))
     options = {"beam_size": beam_size}
@@ -143,6 +150,7 @@ def run_direction(model_dir: Path, data: Path, sentences: int, beam_size: int, s
     result = {
         "model": str(model_dir), "direction": f"{source}-{target}", "glossary_entries": len(glossary),
         "term_sentences": len(term_set), "no_term_sentences": len(no_term_set), "terms": len(found),
+        "sentences_whose_reference_contradicts_an_entry": contradicted,
         "terms_in_output_without_glossary": sum(term_in(t, plain[i]) for t, i in found) / max(1, len(found)),
         "bleu_terms_without": sacrebleu.corpus_bleu(plain, references).score,
         "bleu_no_terms_without": sacrebleu.corpus_bleu(no_term_plain, no_term_references).score,
