@@ -2,7 +2,9 @@
 
 On a 2-core machine a background training run halves every figure; ``--pause-pid PID`` stops it
 with SIGSTOP for the timed blocks only and always sends SIGCONT afterwards, also when the
-benchmark fails or is interrupted (Ctrl-C, SIGTERM).
+benchmark fails or is interrupted (Ctrl-C, SIGTERM). The process's descendants are stopped with it: the
+pid a shell prints for ``cd dir && nohup python ... &`` is the subshell's, and stopping only that one
+would leave the training running.
 """
 
 from __future__ import annotations
@@ -38,9 +40,30 @@ for _signum in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(_signum, _on_signal)
 
 
+def with_descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc; just ``pid`` where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+        children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue.extend(children.get(current, []))
+    return found
+
+
 @contextmanager
 def paused(pids: list[int] | None) -> Iterator[None]:
-    """SIGSTOP ``pids`` for the duration of the block, SIGCONT them after (no-op when empty)."""
+    """SIGSTOP ``pids`` and their descendants for the duration of the block, SIGCONT them after (no-op when
+    empty)."""
     global total_paused_seconds
     if not pids:
         yield
@@ -48,6 +71,12 @@ def paused(pids: list[int] | None) -> Iterator[None]:
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)  # raises ProcessLookupError for a wrong pid: fail early
         _stopped.add(pid)
+        for below in with_descendants(pid)[1:]:
+            try:
+                os.kill(below, signal.SIGSTOP)
+                _stopped.add(below)
+            except ProcessLookupError:
+                pass
     time.sleep(0.2)  # let the stopped process's threads leave the cores
     start = time.perf_counter()
     try:
