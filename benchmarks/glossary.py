@@ -14,7 +14,9 @@ Reported:
 - **BLEU term set** without and with the glossary (the glossary's targets are the reference's words, so it
   should help, and must not hurt);
 - **BLEU no-term set** without and with the glossary (must be unchanged ±0.1);
-- **speed**: sentences per second translating a mixed set of both, with the 100-entry glossary and without.
+- **speed**: sentences per second translating a mixed set of both, with the 100-entry glossary and without;
+- **confidence** on the term set without and with the glossary: AUROC and expected calibration error of the
+  model's calibrated confidence (the forced terms change the search's features; is it still calibrated?).
 
 Usage::
 
@@ -37,9 +39,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hardware import describe_machine, machine_line, print_and_save  # noqa: E402
 
+import numpy as np  # noqa: E402
 import sacrebleu  # noqa: E402
 import torch  # noqa: E402
 
+from training.release.logistic import auroc, expected_calibration_error  # noqa: E402
 from translator.glossary import parse_glossary  # noqa: E402
 from translator.glossary.matching import WORD, find_terms, fold, word_forms  # noqa: E402
 from translator.translate import GLOSSARY_METHODS, Translator  # noqa: E402
@@ -110,6 +114,21 @@ def term_in(target: str, text: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(target) + r"(?!\w)", text, re.IGNORECASE) is not None
 
 
+def confidence_scores(translator: Translator, translations: list, pairs: list[tuple[str, str]]) -> dict | None:
+    """How well the confidences of ``translations`` tell acceptable ones (sentence chrF >= the model's calibration
+    threshold) from the others: AUROC and expected calibration error (10 bins), as ``translator-calibrate`` scores
+    them; None for a model without calibration."""
+    if translator.calibration is None:
+        return None
+    threshold = translator.calibration.acceptable_chrf
+    labels = np.array([sacrebleu.sentence_chrf(one.text, [reference]).score >= threshold
+                       for one, (_, reference) in zip(translations, pairs)], dtype=float)
+    probabilities = np.array([one.confidence.probability for one in translations])
+    return {"sentences": len(labels), "acceptable": float(labels.mean()), "mean_confidence": float(probabilities.mean()),
+            "auroc": auroc(probabilities, labels) if 0 < labels.mean() < 1 else None,
+            "ece": expected_calibration_error(probabilities, labels)}
+
+
 def timed(translator: Translator, texts: list[str], repeats: int, **options) -> float:
     """Best-of-``repeats`` sentences per second."""
     best = float("inf")
@@ -139,7 +158,8 @@ def run_direction(model_dir: Path, data: Path, sentences: int, beam_size: int, s
     no_term_set = rng.sample(without, min(no_term_sentences, len(without)))
     options = {"beam_size": beam_size}
 
-    plain = translator.translate([s for s, _ in term_set], **options)
+    plain_detailed = translator.translate_detailed([s for s, _ in term_set], **options)
+    plain = [one.text for one in plain_detailed]
     found = [(match.entry.target, index) for index, (s, _) in enumerate(term_set) for match in find_terms(s, glossary)]
     references = [[r for _, r in term_set]]
     no_term_plain = translator.translate([s for s, _ in no_term_set], **options)
@@ -158,7 +178,8 @@ def run_direction(model_dir: Path, data: Path, sentences: int, beam_size: int, s
     }
     for method in methods:
         translator.glossary_method = method
-        constrained = translator.translate([s for s, _ in term_set], glossary=glossary, **options)
+        constrained_detailed = translator.translate_detailed([s for s, _ in term_set], glossary=glossary, **options)
+        constrained = [one.text for one in constrained_detailed]
         no_term_glossary = translator.translate([s for s, _ in no_term_set], glossary=glossary, **options)
         speed_with = timed(translator, mixed, repeats, glossary=speed_glossary, **options)
         result["methods"][method] = {
@@ -168,6 +189,8 @@ def run_direction(model_dir: Path, data: Path, sentences: int, beam_size: int, s
             "no_term_outputs_identical": sum(a == b for a, b in zip(no_term_plain, no_term_glossary))
             / max(1, len(no_term_set)),
             "sentences_per_s_100_entries": speed_with, "slowdown": speed_plain / speed_with,
+            "confidence_without": confidence_scores(translator, plain_detailed, term_set),
+            "confidence_with": confidence_scores(translator, constrained_detailed, term_set),
             "examples": [{"source": s, "reference": r, "without": p, "with": c}
                          for (s, r), p, c in list(zip(term_set, plain, constrained))[:5]],
         }
@@ -207,12 +230,25 @@ def main() -> None:
                 f"{row['bleu_no_terms_without']:>7.2f} -> {measured['bleu_no_terms_with']:>5.2f} "
                 f"{row['sentences_per_s_without']:>6.1f} -> {measured['sentences_per_s_100_entries']:>5.1f} "
                 f"{measured['slowdown']:>7.2f}x")
+    lines += ["", "confidence on the term set, without -> with the glossary (AUROC, ECE; acceptable: chrF >= threshold)"]
+    for row in rows:
+        for method, measured in row["methods"].items():
+            without, with_glossary = measured["confidence_without"], measured["confidence_with"]
+            if without and with_glossary:
+                lines.append(f"{row['direction']:<9} {method:<8} AUROC {_figure(without['auroc'])} -> "
+                             f"{_figure(with_glossary['auroc'])}, ECE {without['ece']:.3f} -> {with_glossary['ece']:.3f}, "
+                             f"acceptable {without['acceptable']:.2f} -> {with_glossary['acceptable']:.2f}, mean "
+                             f"confidence {without['mean_confidence']:.2f} -> {with_glossary['mean_confidence']:.2f}")
     machine = describe_machine()
     lines.append(f"beam {args.beam_size}; {machine_line(machine)}")
     print_and_save("\n".join(lines), {"machine": machine, "beam_size": args.beam_size, "threads": args.threads,
                                       "sentences": args.sentences, "no_term_sentences": args.no_term_sentences,
                                       "speed_sentences": args.speed_sentences, "repeats": args.repeats,
                                       "directions": rows}, args.json)
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":
