@@ -79,11 +79,15 @@ def load_lexicon(data: Path, source: str, target: str) -> dict[str, set[str]]:
 
 def derive_entries(pairs: list[tuple[str, str]], lexicon: dict[str, set[str]]) -> tuple[Counter, Counter]:
     """(source word, reference word) pairs the lexicon links within a sentence pair, counted; and how many
-    sentences hold each source word."""
+    sentences hold each source word. The reference word is spelt as the references spell it inside a sentence
+    (*Jacke*, *jacket*), not with the capital of a sentence's first word."""
     counts: Counter = Counter()
     occurrences: Counter = Counter()
+    spellings: dict[str, Counter] = defaultdict(Counter)
     for source, reference in pairs:
         reference_words = WORD.findall(reference)
+        for position, written in enumerate(reference_words):
+            spellings[written.lower()][written] += 1 if position else 0.001  # a first word's capital: a last resort
         for word in set(WORD.findall(source)):
             if len(word) < 4 or fold(word) in STOPWORDS:
                 continue
@@ -92,9 +96,12 @@ def derive_entries(pairs: list[tuple[str, str]], lexicon: dict[str, set[str]]) -
             for candidate in reference_words:
                 if len(candidate) >= 3 and not word_forms(candidate).isdisjoint(
                         set().union(*(word_forms(t) for t in translations))):
-                    counts[(fold(word), candidate.lower() if not candidate.isupper() else candidate)] += 1
+                    counts[(fold(word), candidate.lower())] += 1
                     break
-    return counts, occurrences
+    spelt: Counter = Counter()
+    for (word, target), count in counts.items():
+        spelt[(word, spellings[target].most_common(1)[0][0])] += count
+    return spelt, occurrences
 
 
 def build_glossary(counts: Counter, occurrences: Counter, size: int, consistency: float = 0.5) -> dict[str, str]:

@@ -369,7 +369,8 @@ class Translator:
 
     def features(self, prepared: PreparedText, hypothesis: Hypothesis) -> dict[str, float]:
         """The confidence features (:func:`~translator.confidence.sentence_features`) of one search result."""
-        return sentence_features(prepared.ids, hypothesis, self.source_fallback_ids)
+        return sentence_features(prepared.ids, hypothesis, self.source_fallback_ids,
+                                 [term.target_ids for term in prepared.terms])
 
     @staticmethod
     def _restored(output: str, prepared: PreparedText) -> str:

@@ -35,8 +35,13 @@ FEATURE_NAMES = (
 
 
 def sentence_features(source_ids: Sequence[int], hypothesis: Hypothesis,
-                      fallback_ids: Collection[int] = ()) -> dict[str, float]:
+                      fallback_ids: Collection[int] = (), given: Sequence[Sequence[int]] = ()) -> dict[str, float]:
     """The :data:`FEATURE_NAMES` of ``hypothesis``, the search result for ``source_ids`` (EOS not included).
+
+    ``given``: piece sequences the user prescribed (glossary terms' target pieces); where they stand in the output,
+    their pieces' log-probabilities are left out of ``mean_log_prob`` and ``min_log_prob``, since a term forced on
+    the model is as unlikely to it as it is right (with them, confidence on glossary sentences fell while they got
+    better: benchmarks/glossary.py).
 
     Raises:
         ValueError: the hypothesis lacks the search's trace (piece log-probabilities and coverage).
@@ -44,7 +49,8 @@ def sentence_features(source_ids: Sequence[int], hypothesis: Hypothesis,
     if hypothesis.piece_log_probs is None or hypothesis.coverage is None:
         raise ValueError("the hypothesis has no piece log-probabilities or coverage; it did not come from search")
     source_length, output = len(source_ids), hypothesis.token_ids
-    log_probs = hypothesis.piece_log_probs or [0.0]
+    forced = given_positions(output, given)
+    log_probs = [p for index, p in enumerate(hypothesis.piece_log_probs) if index not in forced] or [0.0]
     coverage = hypothesis.coverage[:source_length]  # the source's own pieces: not EOS, not padding
     runner_up = hypothesis.runner_up
     return {
@@ -61,6 +67,17 @@ def sentence_features(source_ids: Sequence[int], hypothesis: Hypothesis,
         "margin": 0.0 if runner_up is None else hypothesis.score - runner_up.score,
         "disagreement": 0.0 if runner_up is None else disagreement(output, runner_up.token_ids),
     }
+
+
+def given_positions(output: Sequence[int], given: Sequence[Sequence[int]]) -> set[int]:
+    """The positions of ``output`` covered by an occurrence of one of the ``given`` piece sequences."""
+    positions: set[int] = set()
+    for pieces in given:
+        width = len(pieces)
+        for start in range(len(output) - width + 1) if width else ():
+            if list(output[start:start + width]) == list(pieces):
+                positions.update(range(start, start + width))
+    return positions
 
 
 def repetition(pieces: Sequence[int]) -> float:
