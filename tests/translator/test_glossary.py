@@ -3,6 +3,10 @@ and search that writes every term while sentences without terms translate as bef
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -81,6 +85,24 @@ def test_longer_terms_win_and_every_occurrence_is_found():
     glossary = parse_glossary({"Acme Cloud": None, "Acme Cloud Server": None, "Server": "host"})
     found = find_terms("Der Acme Cloud Server und ein Server.", glossary)
     assert [(m.entry.source, m.spans) for m in found] == [("Acme Cloud Server", ((4, 21),)), ("Server", ((30, 36),))]
+
+
+def test_overlapping_entries_of_one_length_prefer_the_exact_form_then_the_glossarys_order():
+    assert [m.entry.target for m in find_terms("Die Hunde bellen.", parse_glossary({"Hund": "dog", "Hunde": "dogs"}))
+            ] == ["dogs"]
+    both_stemmed = parse_glossary({"Verträge": "contracts", "Vertrag": "contract"})
+    assert [m.entry.target for m in find_terms("Des Vertrags wegen.", both_stemmed)] == ["contracts"]
+
+
+def test_matching_is_the_same_in_every_process_whatever_its_hash_seed():
+    """Ties were once broken by the iteration order of sets of strings, which changes from process to process."""
+    program = ("from translator.glossary import parse_glossary; from translator.glossary.matching import find_terms; "
+               "g = parse_glossary({'Verträge': 'contracts', 'Vertrag': 'contract', 'Hund': 'dog', 'Hunde': 'dogs', "
+               "'Hundes': 'of the dog'}); "
+               "print([(m.entry.target, m.spans) for m in find_terms('Des Vertrags und der Hunde wegen.', g)])")
+    outputs = {subprocess.run([sys.executable, "-c", program], env={**os.environ, "PYTHONHASHSEED": seed},
+                              capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3", "4")}
+    assert len(outputs) == 1 and "contracts" in outputs.pop()
 
 
 def test_terms_inside_other_words_do_not_match():

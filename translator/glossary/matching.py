@@ -73,35 +73,39 @@ def words_match(text_word: str, term_word: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _index(glossary: Glossary) -> dict[str, list[tuple[GlossaryEntry, tuple[str, ...]]]]:
-    """The glossary's entries (with their words) by every form their first word may be met in: its folded self,
-    and its stems of at least 5 letters (see :func:`words_match`), so a text word looks up its candidates instead
-    of trying every entry."""
-    index: dict[str, list[tuple[GlossaryEntry, tuple[str, ...]]]] = {}
-    for entry in glossary.entries:
+def _index(glossary: Glossary) -> dict[str, list[tuple[int, GlossaryEntry, tuple[str, ...]]]]:
+    """The glossary's entries (with their place in it and their words) by every form their first word may be met
+    in: its folded self, and its stems of at least 5 letters (see :func:`words_match`), so a text word looks up its
+    candidates instead of trying every entry."""
+    index: dict[str, list[tuple[int, GlossaryEntry, tuple[str, ...]]]] = {}
+    for order, entry in enumerate(glossary.entries):
         term = tuple(WORD.findall(entry.source))
         if not term:
             continue
         for form in word_forms(term[0], 5) | {fold(term[0])}:
-            index.setdefault(form, []).append((entry, term))
+            index.setdefault(form, []).append((order, entry, term))
     return index
 
 
 def find_terms(text: str, glossary: Glossary) -> list[TermMatch]:
-    """The entries of ``glossary`` that occur in ``text``, in order of first occurrence. Longer terms win where
-    matches overlap (*Acme Cloud Server* over *Acme Cloud*); an entry matched once per occurrence."""
+    """The entries of ``glossary`` that occur in ``text``, in order of first occurrence. Where matches overlap, the
+    longer term wins (*Acme Cloud Server* over *Acme Cloud*), then the one written as in the text (*Hunde* takes
+    the entry *Hunde*, not *Hund*), then the earlier entry of the glossary; an entry matched once per occurrence."""
     words = [(match.group(0), match.start(), match.end()) for match in WORD.finditer(text)]
     index = _index(glossary)
-    found: list[tuple[int, int, GlossaryEntry]] = []
+    found: list[tuple[int, int, int, int, GlossaryEntry]] = []  # (start, end, inexact words, order, entry)
     for start, (word, _, _) in enumerate(words):
-        candidates = {id(entry): (entry, term) for form in word_forms(word) | word_forms(word, 5)
-                      for entry, term in index.get(form, ())}
-        for entry, term in candidates.values():
+        candidates = {order: (entry, term) for form in word_forms(word) | word_forms(word, 5)
+                      for order, entry, term in index.get(form, ())}
+        for order, (entry, term) in candidates.items():
             if start + len(term) <= len(words) and all(words_match(words[start + i][0], term[i])
                                                        for i in range(len(term))):
-                found.append((words[start][1], words[start + len(term) - 1][2], entry))
+                inexact = sum(fold(words[start + i][0]) != fold(term[i]) for i in range(len(term)))
+                found.append((words[start][1], words[start + len(term) - 1][2], inexact, order, entry))
+    # Where matches overlap: the longer one; then the one whose words are written as in the text (Hunde: the entry
+    # hunde, not hund); then the glossary's own order. Never the order of a set, which changes between processes.
     taken: list[tuple[int, int, GlossaryEntry]] = []
-    for start, end, entry in sorted(found, key=lambda item: (-(item[1] - item[0]), item[0])):
+    for start, end, _, _, entry in sorted(found, key=lambda item: (-(item[1] - item[0]), item[0], item[2], item[3])):
         if all(end <= other_start or start >= other_end for other_start, other_end, _ in taken):
             taken.append((start, end, entry))
     by_entry: dict[GlossaryEntry, list[tuple[int, int]]] = {}
