@@ -17,7 +17,7 @@ from torch import nn
 from translator.confidence import Calibration, combine_confidences, estimate, sentence_features
 from translator.glossary.entries import Glossary
 from translator.glossary.matching import TermConstraint, term_constraints
-from translator.glossary.placement import missing_terms, piece_log_probs, place_terms
+from translator.glossary.placement import missing_terms, piece_log_probs, place_terms, through_terms
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
@@ -306,16 +306,23 @@ class Translator:
                                   [[term.target_ids[0] for term in missing[index]] for index in placing])
             fits = {index: fit[row] for row, index in enumerate(placing)}
         prefixes: list[list[int]] = []
+        replaced: dict[int, Hypothesis] = {}  # the free output with the terms put in, for each sentence re-searched
         for index, hypotheses in enumerate(first.hypotheses):
             placed = None
             if index in fits:
                 best = hypotheses[0]
-                placed = place_terms(best.token_ids, best.attention, missing[index], self.target_tokenizer, fits[index])
-            if placed is not None and self.glossary_method == "replace":
+                present = [term for term in terms[index] if term not in missing[index]]
+                placed = place_terms(best.token_ids, best.attention, missing[index], self.target_tokenizer, fits[index],
+                                     present)
+            if placed is not None:
                 # (the free search's trace stays: confidence then judges the output the terms were put into)
-                hypotheses[0] = dataclasses.replace(hypotheses[0], token_ids=placed[0], attention=None)
-                placed = None
-            prefixes.append([] if placed is None else placed[0][: placed[1]])
+                with_terms = dataclasses.replace(hypotheses[0], token_ids=placed[0], attention=None)
+                if self.glossary_method == "replace":
+                    hypotheses[0], placed = with_terms, None
+                else:
+                    replaced[index] = with_terms
+            # The second search keeps the output up to the last term, the ones it already had included.
+            prefixes.append([] if placed is None else placed[0][: through_terms(placed[0], placed[1], terms[index])])
             if not options.return_attention:
                 for hypothesis in hypotheses:
                     hypothesis.attention = None
@@ -329,6 +336,10 @@ class Translator:
                             options.return_attention, hook, forcing)
             for index, hypotheses in zip(again, second.hypotheses):
                 first.hypotheses[index] = hypotheses
+                if not hypotheses or missing_terms(hypotheses[0].token_ids, terms[index], self.target_tokenizer):
+                    # A term the continuation dropped again (one written twice in the source, say): every term
+                    # stays written, in the free output with the terms put in.
+                    first.hypotheses[index] = [replaced[index], *hypotheses[1:]]
         return first
 
     def _word_continuations(self) -> torch.Tensor:

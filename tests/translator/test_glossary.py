@@ -3,6 +3,7 @@ and search that writes every term while sentences without terms translate as bef
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,8 +13,9 @@ import torch
 
 from translator.cli import main as translate_main
 from translator.glossary import MAX_ENTRIES, MAX_TERM_CHARS, GlossaryError, parse_glossary, read_glossary_tsv
-from translator.glossary.matching import find_terms, words_match
-from translator.glossary.placement import written
+from translator import translate as translate_module
+from translator.glossary.matching import TermConstraint, find_terms, words_match
+from translator.glossary.placement import place_terms, through_terms, written
 from translator.search.beam import search
 from translator.search.constraints import ForcedPrefixes
 from translator.search.options import SearchOptions
@@ -130,6 +132,47 @@ def test_every_term_is_written_and_other_sentences_translate_as_before(translato
             assert written(match.entry.target, output), (method, source, output)
     no_terms = [i for i, source in enumerate(SOURCES) if not find_terms(source, glossary)]
     assert no_terms and all(plain[i] == constrained[i] for i in no_terms)
+
+
+def test_a_continuation_that_drops_a_term_gives_way_to_the_output_with_the_terms_put_in(translator, monkeypatch):
+    """The second search of "align" continues freely after the terms; should it drop one, the terms stay written."""
+    real_search = translate_module.search
+
+    def forgetful(*args, **keywords):
+        result = real_search(*args, **keywords)
+        if len(args) > 6:  # the second search: its forcing argument
+            for hypotheses in result.hypotheses:
+                hypotheses[0] = dataclasses.replace(hypotheses[0], token_ids=hypotheses[0].token_ids[:1])
+        return result
+
+    monkeypatch.setattr(translate_module, "search", forgetful)
+    glossary = parse_glossary(GLOSSARY)
+    constrained = translator.translate(SOURCES, glossary=glossary, beam_size=4)
+    for source, output in zip(SOURCES, constrained):
+        for match in find_terms(source, glossary):
+            assert written(match.entry.target, output), (source, output)
+
+
+def test_a_term_is_never_put_in_place_of_another_term_the_output_has(translator):
+    """Attention on the missing term's source peaks on a word that is another term: that word stays."""
+    tokenizer = translator.target_tokenizer
+    ids = tokenizer.encode(["e f g"])[0]
+    pieces = tokenizer.id_to_piece(ids)
+    written_term = TermConstraint(tuple(tokenizer.encode(["f"])[0]), (1,), "f")
+    missing = TermConstraint(tuple(tokenizer.encode(["h"])[0]), (0,), "h")
+    attention = torch.full((len(ids) + 1, 3), 0.01)
+    attention[pieces.index("\u2581f"), 0] = 1.0  # the peak is on "f"
+    placed, _ = place_terms(ids, attention, [missing], tokenizer, None, [written_term])
+    words = tokenizer.decode([placed])[0].split()
+    assert "f" in words and "h" in words and len(words) == 3
+    unguarded, _ = place_terms(ids, attention, [missing], tokenizer, None)
+    assert tokenizer.decode([unguarded])[0].split() == ["e", "h", "g"]
+
+
+def test_the_forced_prefix_runs_through_the_terms_the_output_already_had():
+    term = TermConstraint((7, 8), (0,), "x y")
+    assert through_terms([1, 7, 8, 2, 7, 8, 3], 1, [term]) == 6  # its last occurrence
+    assert through_terms([1, 2, 3], 2, [term]) == 2
 
 
 def test_a_term_the_model_cannot_spell_is_refused(translator):

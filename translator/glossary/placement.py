@@ -62,14 +62,28 @@ def piece_log_probs(model: DecodingModel, src_ids: torch.Tensor, src_lengths: to
     return torch.stack(collected, dim=1).cpu()
 
 
+def through_terms(token_ids: Sequence[int], keep: int, terms: Sequence[TermConstraint]) -> int:
+    """``keep`` moved on to the end of the last place where one of ``terms`` stands in ``token_ids`` (as its own
+    pieces), so that a search forced to start with ``token_ids[:result]`` keeps the terms the output already had."""
+    for term in terms:
+        width = len(term.target_ids)
+        for start in range(len(token_ids) - width, keep - 1, -1) if width else ():
+            if list(token_ids[start:start + width]) == list(term.target_ids):
+                keep = max(keep, start + width)
+                break
+    return keep
+
+
 def place_terms(token_ids: Sequence[int], attention: torch.Tensor | None, missing: Sequence[TermConstraint],
-                tokenizer: Tokenizer, log_probs: torch.Tensor | None = None) -> tuple[list[int], int] | None:
+                tokenizer: Tokenizer, log_probs: torch.Tensor | None = None,
+                written_terms: Sequence[TermConstraint] = ()) -> tuple[list[int], int] | None:
     """The output ``token_ids`` with the ``missing`` terms put in place (module docstring), and how many of its
     pieces (up to the end of the last term placed) the second search must keep; None when nothing is missing.
 
     ``attention`` is the output's (output_len, src_len) attention (EOS step included), or None; ``log_probs``
     (output_len + 1, len(missing)) the log-probability of each missing term's first piece at each position
-    (:func:`piece_log_probs`), or None to go by attention alone.
+    (:func:`piece_log_probs`), or None to go by attention alone. A word of the output that is one of the
+    ``written_terms`` (the sentence's terms the output has) is never replaced by another term.
     """
     if not missing:
         return None
@@ -80,10 +94,11 @@ def place_terms(token_ids: Sequence[int], attention: torch.Tensor | None, missin
     ends = [i for i, piece in enumerate(pieces) if piece.startswith(WORD_START) or not piece[:1].isalnum()]
     ends.append(len(pieces))
     replacements: dict[int, tuple[int, TermConstraint]] = {}  # word start -> (word end, term)
+    taken = {start for start in starts[:-1] if _term_at(token_ids, start, written_terms)}
     appended: list[TermConstraint] = []
     for number, term in enumerate(missing):
         fit = None if log_probs is None else log_probs[: len(pieces), number]
-        where = _peak(attention, term.source_positions, len(pieces), starts[:-1], fit)
+        where = _peak(attention, term.source_positions, len(pieces), starts[:-1], fit, taken)
         if where is None:
             appended.append(term)
             continue
@@ -106,10 +121,15 @@ def place_terms(token_ids: Sequence[int], attention: torch.Tensor | None, missin
     return ids, keep
 
 
+def _term_at(token_ids: Sequence[int], start: int, terms: Sequence[TermConstraint]) -> bool:
+    """Whether one of ``terms`` is written in ``token_ids`` from ``start`` on."""
+    return any(list(token_ids[start:start + len(term.target_ids)]) == list(term.target_ids) for term in terms)
+
+
 def _peak(attention: torch.Tensor | None, positions: Sequence[int], output_len: int, starts: Sequence[int],
-          fit: torch.Tensor | None) -> int | None:
+          fit: torch.Tensor | None, taken: set[int] = frozenset()) -> int | None:
     """The word start (not EOS) of the output word that translates the source ``positions`` (module docstring),
-    None without attention or positions."""
+    not one of ``taken``; None without attention or positions, or when every word is taken."""
     if attention is None or not positions or output_len == 0 or not starts:
         return None
     columns = [p for p in positions if p < attention.size(1)]
@@ -120,8 +140,10 @@ def _peak(attention: torch.Tensor | None, positions: Sequence[int], output_len: 
     scores = []
     for start, end in zip(bounds, bounds[1:]):
         near = float(mass[max(0, start - 1): max(end, start + 1)].max())
-        scores.append(torch.log(torch.tensor(near + 1e-3)) + (float(fit[start]) if fit is not None else 0.0))
-    return bounds[int(torch.stack(scores).argmax())]
+        score = torch.log(torch.tensor(near + 1e-3)) + (float(fit[start]) if fit is not None else 0.0)
+        scores.append(torch.tensor(float("-inf")) if start in taken else score)
+    best = int(torch.stack(scores).argmax())
+    return None if bounds[best] in taken else bounds[best]
 
 
 def _term_ids(term: TermConstraint, tokenizer: Tokenizer, capitalise: bool) -> list[int]:
