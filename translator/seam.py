@@ -79,9 +79,12 @@ class PreparedText:
 
 @dataclass
 class TokenTranslation:
-    """What search found for one source: ``options.n_best`` hypotheses (pieces, score, attention), best first."""
+    """What search found for one source: ``options.n_best`` hypotheses (pieces, score, attention), best first.
+    ``attention_asked``: whether the caller asked for attention (search may keep it for its own use, e.g. to put
+    names back, without handing it on as an alignment)."""
 
     hypotheses: list[Hypothesis]
+    attention_asked: bool = True
 
 
 class BatchTranslator(Protocol):

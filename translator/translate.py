@@ -21,6 +21,7 @@ from translator.glossary.placement import missing_terms, piece_log_probs, place_
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
+from translator.text.names import restore_names
 from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask
 from translator.store.checkpoint import load_checkpoint, resolve_device
 from translator.search.protocol import DecodingModel
@@ -96,6 +97,8 @@ class Translator:
         # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
         self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
         self.glossary_method = "align"  # one of GLOSSARY_METHODS
+        # Rare names the model garbled are put back from the source where attention says (translator.text.names).
+        self.restores_names = True
         self._continuations: torch.Tensor | None = None  # see _word_continuations
 
     @classmethod
@@ -280,17 +283,20 @@ class Translator:
         for row, sequence in enumerate(sequences):
             src[row, : len(sequence)] = torch.tensor(sequence)
         src = src.to(self.device)
+        attention = options.return_attention or self.restores_names
         if terms is None or not any(terms):
-            result = search(self.decoding_model, src, lengths, options, options.return_attention, step_hook)
+            result = search(self.decoding_model, src, lengths, options, attention, step_hook)
         elif self.glossary_method == "trigger":
             forcing = Constraints(terms, src.size(1), beam_rows(options), self.device)
-            result = search(self.decoding_model, src, lengths, options, options.return_attention, step_hook, forcing)
+            result = search(self.decoding_model, src, lengths, options, attention, step_hook, forcing)
         else:
-            result = self._search_placing_terms(src, lengths, options, step_hook, terms)
-        return [TokenTranslation(hypotheses) if hypotheses else None for hypotheses in result.hypotheses]
+            result = self._search_placing_terms(src, lengths, options, step_hook, terms, attention)
+        return [TokenTranslation(hypotheses, options.return_attention) if hypotheses else None
+                for hypotheses in result.hypotheses]
 
     def _search_placing_terms(self, src: torch.Tensor, lengths: torch.Tensor, options: SearchOptions,
-                              step_hook: StepHook | None, terms: Sequence[Sequence[TermConstraint]]) -> SearchResult:
+                              step_hook: StepHook | None, terms: Sequence[Sequence[TermConstraint]],
+                              attention: bool) -> SearchResult:
         """Search with glossary terms by :mod:`translator.glossary.placement`: a free search with attention; then,
         for the sentences whose best output lacks a term, a second search forced to start with that output up to
         its last term put in place ("align"), or just that output with the terms put in ("replace")."""
@@ -323,7 +329,7 @@ class Translator:
                     replaced[index] = with_terms
             # The second search keeps the output up to the last term, the ones it already had included.
             prefixes.append([] if placed is None else placed[0][: through_terms(placed[0], placed[1], terms[index])])
-            if not options.return_attention:
+            if not attention:
                 for hypothesis in hypotheses:
                     hypothesis.attention = None
         again = [index for index, prefix in enumerate(prefixes) if prefix]
@@ -333,7 +339,7 @@ class Translator:
             forcing = ForcedPrefixes([prefixes[index] for index in again], beam_rows(options), self.device,
                                      self._word_continuations())
             second = search(self.decoding_model, src[rows.to(src.device)], lengths[rows.to(lengths.device)], options,
-                            options.return_attention, hook, forcing)
+                            attention, hook, forcing)
             for index, hypotheses in zip(again, second.hypotheses):
                 first.hypotheses[index] = hypotheses
                 if not hypotheses or missing_terms(hypotheses[0].token_ids, terms[index], self.target_tokenizer):
@@ -362,11 +368,15 @@ class Translator:
         if result is None:
             raise ValueError("finish needs the search result of a text that is not blank")
         hypotheses = result.hypotheses
-        texts = [self._restored(text, prepared)
-                 for text in self.target_tokenizer.decode([h.token_ids for h in hypotheses])]
+        decoded = self.target_tokenizer.decode([h.token_ids for h in hypotheses])
         best = hypotheses[0]
+        if self.restores_names and best.attention is not None:
+            target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
+            decoded[0] = restore_names(decoded[0], self.source_tokenizer.id_to_piece(prepared.ids),
+                                       self.target_tokenizer.id_to_piece(target), best.attention.float())
+        texts = [self._restored(text, prepared) for text in decoded]
         alignment = None
-        if best.attention is not None:
+        if best.attention is not None and result.attention_asked:
             source = prepared.ids + [EOS_ID]
             target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
             alignment = Alignment(

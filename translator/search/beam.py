@@ -29,7 +29,7 @@ class _Candidates:
 
     ``scores`` (sentences, 2 * beam) are raw cumulative log-probabilities; ``ids`` the pieces added;
     ``origin`` which live hypothesis (0 .. beam - 1) each extends; ``tokens`` (sentences, 2 * beam,
-    longest) and ``attention`` (sentences, 2 * beam, longest, src_len) their pieces and weights so far.
+    longest) and ``attention`` (sentences, 2 * beam, step + 1, src_len) their pieces and weights so far.
     """
 
     scores: torch.Tensor
@@ -86,15 +86,15 @@ def beam_search(
     # Live hypotheses all have `step` pieces; only the first of each sentence's beam exists at the start.
     scores = torch.full((batch_size, beam), float("-inf"), device=device)  # raw cumulative log-probs
     scores[:, 0] = 0.0
-    attention_shape = (batch_size, beam, longest, src_len)
+    # Live attention grows by a step at a time: copying a (steps so far)-long buffer each step, not a longest-long one.
     live = HypothesisTensors(scores, torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device),
-                             torch.zeros(attention_shape, device=device) if return_attention else None,
+                             torch.zeros((batch_size, beam, 0, src_len), device=device) if return_attention else None,
                              trace=Trace.zeros((batch_size, beam), longest, src_len, device))
     # Finished hypotheses: the `beam` best per sentence, scores already length-normalised.
     finished = HypothesisTensors(
         torch.full((batch_size, beam), float("-inf"), device=device),
         torch.full((batch_size, beam, longest), PAD_ID, dtype=torch.long, device=device),
-        torch.zeros(attention_shape, device=device) if return_attention else None,
+        torch.zeros((batch_size, beam, longest, src_len), device=device) if return_attention else None,
         torch.zeros(batch_size, beam, dtype=torch.long, device=device),
         Trace.zeros((batch_size, beam), longest, src_len, device),
     )
@@ -147,8 +147,7 @@ def _expand(live: HypothesisTensors, log_probs: torch.Tensor, weights: torch.Ten
     step_weights = gather_beams(weights.view(sentences, beam, -1), origin)  # (sentences, 2 * beam, src_len)
     attention = None
     if live.attention is not None:
-        attention = gather_beams(live.attention, origin)
-        attention[:, :, step] = step_weights
+        attention = torch.cat([gather_beams(live.attention, origin), step_weights.unsqueeze(2)], 2)
     assert live.trace is not None
     piece_log_probs = top_log_probs.view(sentences, -1).gather(1, best)
     trace = live.trace.gather(origin).extended(piece_log_probs, step_weights, step)
@@ -184,10 +183,16 @@ def _retire(finished: HypothesisTensors, candidates: _Candidates, unended: torch
         scores,
         gather_beams(torch.cat([finished.tokens, candidates.tokens], 1), pick),
         None if finished.attention is None or candidates.attention is None
-        else gather_beams(torch.cat([finished.attention, candidates.attention], 1), pick),
+        else gather_beams(torch.cat([finished.attention, _padded(candidates.attention, finished.attention.size(2))], 1),
+                          pick),
         torch.cat([finished.lengths, torch.full_like(candidates.ids, step + 1)], 1).gather(1, pick),
         Trace.cat(finished.trace, candidates.trace).gather(pick),
     )
+
+
+def _padded(attention: torch.Tensor, steps: int) -> torch.Tensor:
+    """(sentences, k, step + 1, src_len) live attention as (sentences, k, steps, src_len), zeros after."""
+    return torch.nn.functional.pad(attention, (0, 0, 0, steps - attention.size(2)))
 
 
 def _advance(batch: SearchBatch, candidates: _Candidates,

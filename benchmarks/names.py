@@ -1,0 +1,159 @@
+"""Proper names kept, and what putting them back costs: each model with and without
+:mod:`translator.text.names` (``Translator.restores_names``), in the same run.
+
+Three measurements per model:
+
+* names kept: generated sentences of the source language with a name in them, the names of
+  ``benchmarks/passthrough.py`` (the ones the rule was developed on) and a held-out list it never saw;
+  a name is kept when it occurs verbatim in the translation;
+* BLEU on named validation sets (``--set LANG:NAME=SRC:REF``, first ``--limit`` lines), and how many outputs
+  the rule changed: it must not cost BLEU on real text;
+* speed: sentences/s on the first validation set with and without, in alternating pairs (the machine
+  drifts), the median ratio reported. The rule needs the search's attention, so it costs time even
+  where it changes nothing.
+
+Usage::
+
+    python benchmarks/names.py models/de-en models/en-de \
+        --set de-en:tatoeba=../shared/data/tatoeba/deu-eng/val.de:../shared/data/tatoeba/deu-eng/val.en \
+        --set en-de:tatoeba=../shared/data/tatoeba/deu-eng/val.en:../shared/data/tatoeba/deu-eng/val.de ... \
+        --json benchmarks/results/names.json
+
+``LANG`` is a direction (``de-en``) or a source language (``de``): a model uses the sets that name its
+direction or its source language. Speed is timed on the model's first set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import sacrebleu
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hardware import describe_machine, print_and_save  # noqa: E402
+from passthrough import TOKENS  # noqa: E402
+from pausing import paused  # noqa: E402
+
+from translator.translate import Translator  # noqa: E402
+
+# Names the rule was not developed on: common and rare, people and places, several scripts' romanisations.
+HELD_OUT = ["Ingrid", "Dmitri", "Nakamura", "Wrocław", "Guadalajara", "Kowalski", "Siobhan", "Tbilisi",
+            "Oluwaseun", "Reykjavík", "Bjørn", "Fatima", "Hiroshi", "Valparaíso", "Svetlana", "Eindhoven",
+            "Chiara", "Mbeki", "Jürgen", "Montpellier"]
+
+TEMPLATES = {
+    "de": ["{name} hat mir gestern einen Brief geschrieben.", "Ich habe lange nicht mehr mit {name} gesprochen.",
+           "Im Sommer fahren wir nach {name}.", "Kennst du {name}?", "{name} kommt morgen zu Besuch.",
+           "Das Paket ist aus {name} gekommen."],
+    "en": ["{name} wrote me a letter yesterday.", "I haven't talked to {name} for a long time.",
+           "In the summer we are going to {name}.", "Do you know {name}?", "{name} is coming to visit tomorrow.",
+           "The parcel came from {name}."],
+    "fr": ["{name} m'a écrit une lettre hier.", "Je n'ai pas parlé à {name} depuis longtemps.",
+           "Cet été, nous allons à {name}.", "Tu connais {name} ?", "{name} vient nous voir demain.",
+           "Le colis est venu de {name}."],
+}
+
+
+def name_sentences(language: str, names: list[str]) -> list[tuple[str, str]]:
+    return [(template.format(name=name), name) for name in names for template in TEMPLATES[language]]
+
+
+def kept(translator: Translator, sentences: list[tuple[str, str]]) -> tuple[float, list[dict]]:
+    outputs = translator.translate([text for text, _ in sentences])
+    misses = [{"source": text, "translation": output, "name": name}
+              for (text, name), output in zip(sentences, outputs) if name not in output]
+    return 1 - len(misses) / len(sentences), misses[:8]
+
+
+def measure(model_dir: Path, sets: list[tuple[str, str, Path, Path]], limit: int, pairs: int, device: str,
+            pause: list[int]) -> dict:
+    translator = Translator.from_pretrained(model_dir, device=device)
+    source, target = translator.metadata["source_language"], translator.metadata["target_language"]
+    result: dict = {"model": str(model_dir), "direction": f"{source}-{target}", "names": {}, "sets": {}}
+    for label, names in (("development", TOKENS["name"]), ("held-out", HELD_OUT)):
+        sentences = name_sentences(source, names)
+        for restores in (False, True):
+            translator.restores_names = restores
+            share, misses = kept(translator, sentences)
+            result["names"][f"{label}, {'with' if restores else 'without'}"] = {
+                "kept": share, "sentences": len(sentences), "misses": misses}
+    timing_texts = None
+    for key, name, src, ref in sets:
+        if key not in (source, f"{source}-{target}"):
+            continue
+        texts = src.read_text(encoding="utf-8").splitlines()[:limit]
+        references = ref.read_text(encoding="utf-8").splitlines()[:limit]
+        timing_texts = timing_texts or texts
+        outputs = {}
+        for restores in (False, True):
+            translator.restores_names = restores
+            outputs[restores] = translator.translate(texts)
+        result["sets"][name] = {
+            "sentences": len(texts),
+            "bleu_without": sacrebleu.corpus_bleu(outputs[False], [references]).score,
+            "bleu_with": sacrebleu.corpus_bleu(outputs[True], [references]).score,
+            "changed": sum(a != b for a, b in zip(outputs[False], outputs[True])),
+            "examples": [{"source": s, "without": a, "with": b} for s, a, b in
+                         zip(texts, outputs[False], outputs[True]) if a != b][:8],
+        }
+    if timing_texts and pairs:
+        ratios, speeds = [], {False: [], True: []}
+        with paused(pause):
+            for pair in range(pairs):
+                seconds = {}
+                for restores in ((False, True) if pair % 2 == 0 else (True, False)):  # alternating order
+                    translator.restores_names = restores
+                    start = time.perf_counter()
+                    translator.translate(timing_texts)
+                    seconds[restores] = time.perf_counter() - start
+                    speeds[restores].append(len(timing_texts) / seconds[restores])
+                ratios.append(seconds[True] / seconds[False])
+        result["speed"] = {"sentences": len(timing_texts), "pairs": pairs,
+                           "sentences_per_s_without": statistics.median(speeds[False]),
+                           "sentences_per_s_with": statistics.median(speeds[True]),
+                           "slowdown_median": statistics.median(ratios), "slowdowns": ratios}
+    return result
+
+
+def parse_set(text: str) -> tuple[str, str, Path, Path]:
+    key, _, rest = text.partition(":")
+    name, _, files = rest.partition("=")
+    src, _, ref = files.partition(":")
+    if not (key and name and src and ref):
+        raise argparse.ArgumentTypeError(f"--set wants LANG:NAME=SRC:REF, got {text!r}")
+    return key, name, Path(src), Path(ref)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", type=Path, help="model directories to measure")
+    parser.add_argument("--set", dest="sets", type=parse_set, action="append", default=[],
+                        help="LANG:NAME=SRC:REF (LANG: source language or direction), repeatable")
+    parser.add_argument("--limit", type=int, default=1000, help="lines of each set (default 1000)")
+    parser.add_argument("--pairs", type=int, default=4, help="timing pairs, in alternating order (default 4)")
+    parser.add_argument("--device", default="cpu", help="device (default cpu)")
+    parser.add_argument("--pause-pid", type=int, action="append", default=[],
+                        help="stop this process (e.g. a training) while timing; repeatable")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args(argv)
+    results = [measure(model, args.sets, args.limit, args.pairs, args.device, args.pause_pid) for model in args.models]
+    lines = ["| model | names kept, development (without → with) | held-out | BLEU per set (without → with, changed) "
+             "| slowdown |", "|---|---|---|---|---|"]
+    for r in results:
+        names = r["names"]
+        cell = lambda label: (f"{100 * names[label + ', without']['kept']:.1f}% → "  # noqa: E731
+                              f"{100 * names[label + ', with']['kept']:.1f}%")
+        bleu = "; ".join(f"{n} {s['bleu_without']:.2f} → {s['bleu_with']:.2f} ({s['changed']}/{s['sentences']})"
+                         for n, s in r["sets"].items())
+        speed = f"{r['speed']['slowdown_median']:.3f}×" if "speed" in r else "–"
+        lines.append(f"| {r['model']} | {cell('development')} | {cell('held-out')} | {bleu} | {speed} |")
+    print_and_save("\n".join(lines), {"machine": describe_machine(), "results": results}, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

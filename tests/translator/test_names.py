@@ -1,0 +1,44 @@
+"""Rare names put back where the model garbled them, and nothing else touched."""
+
+from __future__ import annotations
+
+from translator.text.names import restore_names
+
+W = "\u2581"
+
+
+def diagonal(size: int) -> list[list[float]]:
+    return [[1.0 if s == t else 0.0 for s in range(size)] for t in range(size)]
+
+
+def test_a_garbled_rare_name_is_put_back_where_attention_says():
+    source = [W + "Der", W + "Zug", W + "nach", W + "Ah", "med", W + "fährt", "."]
+    target = [W + "The", W + "train", W + "to", W + "Ah", "dd", W + "leaves", "."]
+    assert restore_names("The train to Ahdd leaves.", source, target, diagonal(7)) == "The train to Ahmed leaves."
+
+
+def test_a_word_the_vocabulary_holds_whole_is_a_translation_and_stays():
+    source = [W + "Im", W + "Oktober", W + "regnet", W + "es", "."]
+    target = [W + "In", W + "October", W + "it", W + "rains", "."]
+    assert restore_names("In October it rains.", source, target, diagonal(5)) == "In October it rains."
+
+
+def test_a_dissimilar_word_lowercase_word_or_kept_name_stays():
+    source = [W + "Nach", W + "Os", "lo", "."]
+    assert restore_names("To Austr alien.", source, [W + "To", W + "Austr", "alien", "."], diagonal(4)) \
+        == "To Austr alien."
+    assert restore_names("To osslo.", source, [W + "To", W + "os", "slo", "."], diagonal(4)) == "To osslo."
+    assert restore_names("To Oslo.", source, [W + "To", W + "Os", "lo", "."], diagonal(4)) == "To Oslo."
+
+
+def test_a_word_the_source_vocabulary_holds_whole_is_translated_and_not_put_back():
+    # "Ist" starts the sentence and "Libyen" is a word the model knows: not names it could have garbled.
+    source = [W + "Ist", W + "Tom", W + "in", W + "Libyen", "?"]
+    target = [W + "Is", W + "Tom", W + "in", W + "Liby", "s", "?"]
+    assert restore_names("Is Tom in Libys?", source, target, diagonal(6)) == "Is Tom in Libys?"
+
+
+def test_a_word_of_the_source_is_not_replaced():
+    source = [W + "Ah", "med", W + "und", W + "Pe", "dro"]
+    target = [W + "Pe", "dro", W + "and", W + "Pe", "dro"]  # attention of "Ahmed" lands on "Pedro"
+    assert restore_names("Pedro and Pedro", source, target, diagonal(5)) == "Pedro and Pedro"
