@@ -21,7 +21,7 @@ from translator.glossary.placement import missing_terms, piece_log_probs, place_
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
-from translator.text.names import restore_names
+from translator.text.names import name_candidates, restore_names
 from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask
 from translator.store.checkpoint import load_checkpoint, resolve_device
 from translator.search.protocol import DecodingModel
@@ -283,7 +283,8 @@ class Translator:
         for row, sequence in enumerate(sequences):
             src[row, : len(sequence)] = torch.tensor(sequence)
         src = src.to(self.device)
-        attention = options.return_attention or self.restores_names
+        attention = options.return_attention or (self.restores_names and any(
+            name_candidates(self.source_tokenizer.id_to_piece(list(ids))) for ids in batch))
         if terms is None or not any(terms):
             result = search(self.decoding_model, src, lengths, options, attention, step_hook)
         elif self.glossary_method == "trigger":

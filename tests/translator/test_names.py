@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from translator.text.names import restore_names
+from translator.text.names import name_candidates, restore_names
 
 W = "\u2581"
 
@@ -42,3 +42,32 @@ def test_a_word_of_the_source_is_not_replaced():
     source = [W + "Ah", "med", W + "und", W + "Pe", "dro"]
     target = [W + "Pe", "dro", W + "and", W + "Pe", "dro"]  # attention of "Ahmed" lands on "Pedro"
     assert restore_names("Pedro and Pedro", source, target, diagonal(5)) == "Pedro and Pedro"
+
+
+def test_only_a_capitalised_word_of_two_or_more_pieces_is_a_candidate():
+    assert name_candidates([W + "Der", W + "Zug", W + "nach", W + "Ah", "med", "."])
+    assert not name_candidates([W + "Der", W + "Zug", W + "nach", W + "Berlin", "."])  # whole pieces
+    assert not name_candidates([W + "ab", "cd", W + "ef"])  # lower case
+
+
+def test_search_keeps_attention_only_for_a_batch_with_a_candidate(tiny_model_dir, monkeypatch):
+    # Attention costs time growing with the square of the output length (a 1,000-piece source at beam 12
+    # went past the service's 30 s timeout), so a batch without a name to put back does not keep it.
+    import translator.translate
+    from translator.translate import Translator
+
+    asked: list[bool] = []
+    search = translator.translate.search
+
+    def recording(model, src_ids, src_lengths, options, return_attention, *args, **kwargs):
+        asked.append(return_attention)
+        return search(model, src_ids, src_lengths, options, return_attention, *args, **kwargs)
+
+    monkeypatch.setattr(translator.translate, "search", recording)
+    model = Translator.from_pretrained(tiny_model_dir)
+    model.translate(["a b c d"], max_output_length=8)
+    monkeypatch.setattr(translator.translate, "name_candidates", lambda pieces: True)
+    model.translate(["a b c d"], max_output_length=8)
+    model.restores_names = False
+    model.translate(["a b c d"], max_output_length=8)
+    assert asked == [False, True, False]
