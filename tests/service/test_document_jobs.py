@@ -128,7 +128,8 @@ def test_more_jobs_than_the_limit_are_503(tmp_path):
             await never.wait()
             return b""
 
-        first, second = jobs.submit(None, "1.txt", waiting), jobs.submit(None, "2.txt", waiting)
+        first = jobs.submit(None, "1.txt", waiting)
+        jobs.submit(None, "2.txt", waiting)
         with pytest.raises(Overloaded, match="document_max_jobs"):
             jobs.submit(None, "3.txt", waiting)
         jobs.cancel(first)

@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from typing import Collection, Sequence
 
-from translator.search.hypotheses import Hypothesis
+from translator.search.hypotheses import Hypothesis, occurrences
 
 # Pieces whose summed attention stays under this were, in effect, not translated (Tu et al. 2016's coverage).
 ATTENDED = 0.5
@@ -71,13 +71,8 @@ def sentence_features(source_ids: Sequence[int], hypothesis: Hypothesis,
 
 def given_positions(output: Sequence[int], given: Sequence[Sequence[int]]) -> set[int]:
     """The positions of ``output`` covered by an occurrence of one of the ``given`` piece sequences."""
-    positions: set[int] = set()
-    for pieces in given:
-        width = len(pieces)
-        for start in range(len(output) - width + 1) if width else ():
-            if list(output[start:start + width]) == list(pieces):
-                positions.update(range(start, start + width))
-    return positions
+    return {position for pieces in given for start in occurrences(output, pieces)
+            for position in range(start, start + len(pieces))}
 
 
 def repetition(pieces: Sequence[int]) -> float:

@@ -20,6 +20,7 @@ from typing import Sequence
 import torch
 
 from translator.glossary.matching import TermConstraint
+from translator.search.hypotheses import occurrences
 from translator.search.protocol import DecodingModel
 from translator.text.tokenizer import BOS_ID, PAD_ID, Tokenizer
 
@@ -66,11 +67,9 @@ def through_terms(token_ids: Sequence[int], keep: int, terms: Sequence[TermConst
     """``keep`` moved on to the end of the last place where one of ``terms`` stands in ``token_ids`` (as its own
     pieces), so that a search forced to start with ``token_ids[:result]`` keeps the terms the output already had."""
     for term in terms:
-        width = len(term.target_ids)
-        for start in range(len(token_ids) - width, keep - 1, -1) if width else ():
-            if list(token_ids[start:start + width]) == list(term.target_ids):
-                keep = max(keep, start + width)
-                break
+        starts = [start for start in occurrences(token_ids, term.target_ids) if start >= keep]
+        if starts:
+            keep = max(keep, starts[-1] + len(term.target_ids))
     return keep
 
 
@@ -123,7 +122,7 @@ def place_terms(token_ids: Sequence[int], attention: torch.Tensor | None, missin
 
 def _term_at(token_ids: Sequence[int], start: int, terms: Sequence[TermConstraint]) -> bool:
     """Whether one of ``terms`` is written in ``token_ids`` from ``start`` on."""
-    return any(list(token_ids[start:start + len(term.target_ids)]) == list(term.target_ids) for term in terms)
+    return any(start in occurrences(token_ids, term.target_ids) for term in terms)
 
 
 def _peak(attention: torch.Tensor | None, positions: Sequence[int], output_len: int, starts: Sequence[int],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -51,6 +51,13 @@ class SearchResult:
     """n-best hypotheses per input sentence, best first, in input order."""
 
     hypotheses: list[list[Hypothesis]] = field(default_factory=list)
+
+
+def occurrences(pieces: Sequence[int], pattern: Sequence[int]) -> list[int]:
+    """Where ``pattern`` stands in ``pieces`` (a hypothesis's output): the start of each occurrence, in order; none
+    for an empty pattern."""
+    width, pattern = len(pattern), list(pattern)
+    return [start for start in range(len(pieces) - width + 1) if width and list(pieces[start:start + width]) == pattern]
 
 
 def length_normaliser(lengths: torch.Tensor, alpha: float) -> torch.Tensor:
