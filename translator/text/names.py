@@ -46,8 +46,12 @@ def _words(pieces: Sequence[str]) -> list[tuple[str, list[int]]]:
 def name_candidates(source_pieces: Sequence[str]) -> bool:
     """Whether the source has a word :func:`restore_names` could put back (capitalised, two or more pieces): search
     keeps attention, whose cost grows with the square of the output length, only for batches that have one."""
-    return any(len(columns) >= 2 and name[:1].isupper() and _NAME.fullmatch(name)
-               for name, columns in _words(source_pieces))
+    return any(_candidate(name, columns) for name, columns in _words(source_pieces))
+
+
+def _candidate(word: str, columns: Sequence[int]) -> bool:
+    """A capitalised word of two or more source pieces (module docstring)."""
+    return len(columns) >= 2 and word[:1].isupper() and _NAME.fullmatch(word) is not None
 
 
 def _written(word: str, text: str) -> bool:
@@ -60,7 +64,7 @@ def restore_names(output: str, source_pieces: Sequence[str], target_pieces: Sequ
     piece s (nested lists, or a tensor: read only when a name is missing from the output)."""
     source_words = _words(source_pieces)
     missing = [(name, columns) for name, columns in source_words
-               if len(columns) >= 2 and name[:1].isupper() and _NAME.fullmatch(name) and not _written(name, output)]
+               if _candidate(name, columns) and not _written(name, output)]
     if not missing:
         return output
     weights = weights.tolist() if hasattr(weights, "tolist") else weights
