@@ -48,7 +48,8 @@ import torch  # noqa: E402
 from training.release.logistic import auroc, expected_calibration_error  # noqa: E402
 from translator.glossary import parse_glossary  # noqa: E402
 from translator.glossary.matching import WORD, find_terms, fold, word_forms  # noqa: E402
-from translator.translate import GLOSSARY_METHODS, Translator  # noqa: E402
+from translator.glossary.search import GLOSSARY_METHODS
+from translator.translate import Translator  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LEXICON = {frozenset({"de", "en"}): "de-en", frozenset({"fr", "en"}): "fr-en"}

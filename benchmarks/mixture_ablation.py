@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import subprocess
 import sys
 from pathlib import Path

@@ -58,6 +58,7 @@ def tiny_model_dir(tmp_path_factory, symbol_tokenizer) -> Path:
 @pytest.fixture
 def beam_sizes(monkeypatch) -> list[int]:
     """The beam size of every search the library runs from now on (also inside an in-process app)."""
+    import translator.glossary.search
     import translator.translate
 
     seen: list[int] = []
@@ -68,6 +69,7 @@ def beam_sizes(monkeypatch) -> list[int]:
         return search(model, src_ids, src_lengths, options, *args, **kwargs)
 
     monkeypatch.setattr(translator.translate, "search", recording)
+    monkeypatch.setattr(translator.glossary.search, "search", recording)
     return seen
 
 

@@ -6,8 +6,6 @@ The string API is a thin layer over the token-level seam (:mod:`translator.seam`
 
 from __future__ import annotations
 
-import dataclasses
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
@@ -17,7 +15,7 @@ from torch import nn
 from translator.confidence import Calibration, combine_confidences, estimate, sentence_features
 from translator.glossary.entries import Glossary
 from translator.glossary.matching import TermConstraint, term_constraints
-from translator.glossary.placement import missing_terms, piece_log_probs, place_terms, through_terms
+from translator.glossary.search import search_with_terms
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
@@ -29,16 +27,12 @@ from translator.search.ensemble import Ensemble
 from translator.model.inference import InferenceModel
 from translator.model.seq2seq import Seq2Seq
 from translator.search.options import SearchOptions, model_search_defaults, resolve_search
-from translator.search.beam import beam_rows, search
-from translator.search.hypotheses import Hypothesis, SearchResult, StepHook
-from translator.search.constraints import Constraints, ForcedPrefixes
+from translator.search.beam import search
+from translator.search.hypotheses import Hypothesis, StepHook, hook_on
 from translator.text.segment import SplitText, split_sentences
 from translator.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-GLOSSARY_METHODS = ("align", "trigger", "replace")
-"""How search puts glossary terms in (see :meth:`Translator.translate_ids`); "align" is the default, the others are
-kept for ``benchmarks/glossary.py``'s comparison."""
 
 
 class Translator:
@@ -96,10 +90,9 @@ class Translator:
         # Protected spans pass through as placeholders only for a model trained with them
         # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
         self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
-        self.glossary_method = "align"  # one of GLOSSARY_METHODS
+        self.glossary_method = "align"  # one of translator.glossary.search.GLOSSARY_METHODS
         # Rare names the model garbled are put back from the source where attention says (translator.text.names).
         self.restores_names = True
-        self._continuations: torch.Tensor | None = None  # see _word_continuations
 
     @classmethod
     def from_pretrained(
@@ -223,7 +216,7 @@ class Translator:
         pending = [index for index, text in enumerate(prepared) if not text.blank]
         source_ids = [text.ids for text in prepared]
         for batch in _length_sorted_batches(pending, source_ids, max_batch_sentences, max_batch_tokens):
-            batch_hook = None if step_hook is None else partial(_on_text_indices, step_hook, torch.tensor(batch))
+            batch_hook = hook_on(step_hook, torch.tensor(batch))
             found = self.translate_ids([source_ids[index] for index in batch], options, batch_hook,
                                        [prepared[index].terms for index in batch])
             for index, result in zip(batch, found):
@@ -287,74 +280,11 @@ class Translator:
             name_candidates(self.source_tokenizer.id_to_piece(list(ids))) for ids in batch))
         if terms is None or not any(terms):
             result = search(self.decoding_model, src, lengths, options, attention, step_hook)
-        elif self.glossary_method == "trigger":
-            forcing = Constraints(terms, src.size(1), beam_rows(options), self.device)
-            result = search(self.decoding_model, src, lengths, options, attention, step_hook, forcing)
         else:
-            result = self._search_placing_terms(src, lengths, options, step_hook, terms, attention)
+            result = search_with_terms(self.decoding_model, src, lengths, options, terms, self.target_tokenizer,
+                                       attention=attention, step_hook=step_hook, method=self.glossary_method)
         return [TokenTranslation(hypotheses, options.return_attention) if hypotheses else None
                 for hypotheses in result.hypotheses]
-
-    def _search_placing_terms(self, src: torch.Tensor, lengths: torch.Tensor, options: SearchOptions,
-                              step_hook: StepHook | None, terms: Sequence[Sequence[TermConstraint]],
-                              attention: bool) -> SearchResult:
-        """Search with glossary terms by :mod:`translator.glossary.placement`: a free search with attention; then,
-        for the sentences whose best output lacks a term, a second search forced to start with that output up to
-        its last term put in place ("align"), or just that output with the terms put in ("replace")."""
-        first = search(self.decoding_model, src, lengths, options.updated(return_attention=True), True, step_hook)
-        missing = [missing_terms(hypotheses[0].token_ids, found, self.target_tokenizer) if hypotheses and found else []
-                   for hypotheses, found in zip(first.hypotheses, terms)]
-        placing = [index for index, one in enumerate(missing) if one]
-        fits = {}
-        if placing:
-            rows = torch.tensor(placing, device=src.device)
-            fit = piece_log_probs(self.decoding_model, src[rows], lengths[rows.to(lengths.device)],
-                                  [first.hypotheses[index][0].token_ids for index in placing],
-                                  [[term.target_ids[0] for term in missing[index]] for index in placing])
-            fits = {index: fit[row] for row, index in enumerate(placing)}
-        prefixes: list[list[int]] = []
-        replaced: dict[int, Hypothesis] = {}  # the free output with the terms put in, for each sentence re-searched
-        for index, hypotheses in enumerate(first.hypotheses):
-            placed = None
-            if index in fits:
-                best = hypotheses[0]
-                present = [term for term in terms[index] if term not in missing[index]]
-                placed = place_terms(best.token_ids, best.attention, missing[index], self.target_tokenizer, fits[index],
-                                     present)
-            if placed is not None:
-                # (the free search's trace stays: confidence then judges the output the terms were put into)
-                with_terms = dataclasses.replace(hypotheses[0], token_ids=placed[0], attention=None)
-                if self.glossary_method == "replace":
-                    hypotheses[0], placed = with_terms, None
-                else:
-                    replaced[index] = with_terms
-            # The second search keeps the output up to the last term, the ones it already had included.
-            prefixes.append([] if placed is None else placed[0][: through_terms(placed[0], placed[1], terms[index])])
-            if not attention:
-                for hypothesis in hypotheses:
-                    hypothesis.attention = None
-        again = [index for index, prefix in enumerate(prefixes) if prefix]
-        if again:
-            rows = torch.tensor(again)
-            hook = None if step_hook is None else partial(_on_text_indices, step_hook, rows)
-            forcing = ForcedPrefixes([prefixes[index] for index in again], beam_rows(options), self.device,
-                                     self._word_continuations())
-            second = search(self.decoding_model, src[rows.to(src.device)], lengths[rows.to(lengths.device)], options,
-                            attention, hook, forcing)
-            for index, hypotheses in zip(again, second.hypotheses):
-                first.hypotheses[index] = hypotheses
-                if not hypotheses or missing_terms(hypotheses[0].token_ids, terms[index], self.target_tokenizer):
-                    # A term the continuation dropped again (one written twice in the source, say): every term
-                    # stays written, in the free output with the terms put in.
-                    first.hypotheses[index] = [replaced[index], *hypotheses[1:]]
-        return first
-
-    def _word_continuations(self) -> torch.Tensor:
-        """(vocab,) bool: the target pieces that continue a word (no word mark, starting with a letter or digit)."""
-        if self._continuations is None:
-            pieces = self.target_tokenizer.id_to_piece(range(self.target_tokenizer.vocab_size))
-            self._continuations = torch.tensor([piece[:1].isalnum() for piece in pieces])
-        return self._continuations
 
     def finish(self, prepared: PreparedText, result: TokenTranslation | None = None) -> Translation:
         """The Translation of ``prepared`` from its search result: every hypothesis detokenized, in the input's
@@ -400,11 +330,6 @@ class Translator:
         style, so the spans stay as written)."""
         output = CaseRestorer.apply_style(output, prepared.style)
         return output if prepared.masked is None else unmask(output, prepared.masked)
-
-
-def _on_text_indices(step_hook: StepHook, text_indices: torch.Tensor, active: torch.Tensor) -> torch.Tensor | None:
-    """Call ``step_hook`` with indices into the input texts instead of into the batch."""
-    return step_hook(text_indices[active.cpu()])
 
 
 def combine_sentences(split: SplitText, translations: list[Translation]) -> Translation:

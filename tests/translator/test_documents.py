@@ -18,7 +18,7 @@ from tests.translator.document_fakes import reverse_words
 from tests.translator.document_fixtures import (make_docx, make_epub, make_html, make_markdown, make_odp, make_odt,
                                                 make_pptx, make_srt, make_txt)
 from translator.documents import translate_document
-from translator.documents.odf import OFFICE, TEXT
+from translator.documents.odf import TEXT
 
 XLINK = "{http://www.w3.org/1999/xlink}"
 

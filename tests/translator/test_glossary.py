@@ -19,7 +19,7 @@ from translator.glossary.placement import place_terms, through_terms, written
 from translator.search.beam import search
 from translator.search.constraints import ForcedPrefixes
 from translator.search.options import SearchOptions
-from translator.translate import GLOSSARY_METHODS, Translator
+from translator.translate import Translator
 
 
 @pytest.fixture(scope="module")

@@ -110,7 +110,7 @@ class TaggedRuns:
         pieces: list[tuple[str, int]] = []
         current: int | None = None
         previous = self.main if self.main is not None else 0
-        position = 0
+        position = opened_at = 0
         for match in _TOKEN.finditer(rendered):
             if current is None or not self._groups[current].code:
                 _add(pieces, html.unescape(rendered[position:match.start()]),

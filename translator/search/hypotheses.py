@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Sequence
 
 import torch
@@ -25,6 +26,16 @@ StepHook = Callable[[torch.Tensor], "torch.Tensor | None"]
 """Called between decoding steps with the batch indices (active,) of the sentences still being searched;
 returns a bool mask (active,) of sentences to abandon, or None. Abandoned sentences leave the batch at once
 and get no hypotheses. (The service uses it to drop cancelled requests' sentences and to let other work run.)"""
+
+
+def hook_on(step_hook: StepHook | None, indices: torch.Tensor) -> StepHook | None:
+    """``step_hook`` for a search over the rows ``indices`` of a larger batch: it is called with indices into that
+    batch instead of into the rows searched."""
+    return None if step_hook is None else partial(_on_indices, step_hook, indices)
+
+
+def _on_indices(step_hook: StepHook, indices: torch.Tensor, active: torch.Tensor) -> torch.Tensor | None:
+    return step_hook(indices[active.cpu()])
 
 
 @dataclass
