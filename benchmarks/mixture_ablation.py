@@ -8,12 +8,23 @@ stopped after ``--steps`` updates. A variant whose run directory exists is conti
 reported, when it got that far), so an ablation survives the end of a session. The table gives each variant's BLEU
 per validation set and the combined score at every validation step, and the difference from the base run.
 
+With ``--init-from CHECKPOINT`` the variants are continuations instead: each starts from that checkpoint of the
+base run (``train.init_from``: weights only, a fresh optimizer and warm-up) and trains to ``--steps`` (the run's
+step count goes on from the checkpoint's), beside a ``control`` continuation with the mixture unchanged, and the
+differences are taken from the control. This asks what a corpus adds to a model that has already learnt the rest,
+for a fraction of the CPU of runs from scratch, which at a few thousand steps mostly measure how fast a run starts.
+``--set KEY=VALUE`` passes further settings (``train.validate_every=250``) to every run.
+
 Usage::
 
     python benchmarks/mixture_ablation.py --config configs/general_de_en.yaml --base $HOME/runs/general_de_en_s \\
         --runs $HOME/runs/ablations_de_en --steps 2000 --cache-dir $HOME/runs/cache \\
         --variant "no-lexicon: lexicon=0 lexicon-examples=0" --variant "no-ui: software-ui=0" \\
         --json benchmarks/results/mixture_ablation_de_en.json
+    python benchmarks/mixture_ablation.py --config configs/general_de_en_m.yaml --base $HOME/runs/general_de_en_m \
+        --init-from $HOME/runs/de_en_m_step4800 --steps 5400 --set train.validate_every=300 \
+        --runs $HOME/runs/ablations_de_en_m --cache-dir $HOME/runs/cache --variant "no-lexicon: lexicon=0" \
+        --json benchmarks/results/mixture_ablation_de_en_m.json
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from hardware import code_version, describe_machine, print_and_save  # noqa: E40
 from model_size import scores, validations  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+CONTROL = "control"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,7 +52,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, required=True, help="directory for the variants' runs")
     parser.add_argument("--variant", action="append", default=[], metavar="'NAME: CORPUS=W ...'",
                         help="a variant: a name, a colon, and weight changes (repeatable)")
-    parser.add_argument("--steps", type=int, default=2000, help="updates per variant (default 2000)")
+    parser.add_argument("--steps", type=int, default=2000,
+                        help="updates per variant (default 2000); with --init-from, the step to reach")
+    parser.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
+                        help="continue each variant, and a control, from this checkpoint of the base run")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="a further setting for every run, e.g. train.validate_every=250 (repeatable)")
     parser.add_argument("--cache-dir", type=Path, help="data.cache_dir for the variants (default: the config's)")
     parser.add_argument("--report-only", action="store_true", help="train nothing; report the runs as they are")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
@@ -88,6 +105,11 @@ def run_variant(raw: dict, weights: dict[str, float], run_dir: Path, args: argpa
     config.write_text(yaml.safe_dump(changed_config(raw, weights), sort_keys=False), encoding="utf-8")
     command = [sys.executable, "-m", "training", "--config", str(config), "--train.output_dir", str(run_dir),
                "--train.max_steps", str(args.steps), "--tokenizer.from_dir", str(args.base)]
+    if args.init_from:
+        command += ["--train.init_from", str(args.init_from)]
+    for setting in args.settings:
+        key, _, value = setting.partition("=")
+        command += [f"--{key}", value]
     if args.cache_dir:
         command += ["--data.cache_dir", str(args.cache_dir)]
     if (run_dir / "last").exists():
@@ -98,14 +120,19 @@ def run_variant(raw: dict, weights: dict[str, float], run_dir: Path, args: argpa
 
 
 def report(base: Path, variants: dict[str, Path], steps: int) -> dict:
-    """Each run's scores at the base run's validation steps up to ``steps``, and each variant's difference."""
-    base_records = {r["step"]: scores(r) for r in validations(base) if r["step"] <= steps}
-    rows = {"base": base_records}
+    """Each run's scores at the base run's validation steps up to ``steps``, and each variant's difference (from the
+    ``control`` continuation when there is one, else from the base run)."""
+    reference = variants.get(CONTROL, base)
+    base_records = {r["step"]: scores(r) for r in validations(reference) if r["step"] <= steps} \
+        if (reference / "log.jsonl").exists() else {}
+    rows = {"control" if CONTROL in variants else "base": base_records}
     for name, run_dir in variants.items():
+        if name == CONTROL:
+            continue
         records = validations(run_dir) if (run_dir / "log.jsonl").exists() else []
         rows[name] = {r["step"]: scores(r) for r in records if r["step"] in base_records}
     differences = {name: {step: {key: got[key] - base_records[step][key] for key in got}
-                          for step, got in by_step.items()} for name, by_step in rows.items() if name != "base"}
+                          for step, got in by_step.items()} for name, by_step in rows.items() if by_step is not base_records}
     return {"scores": rows, "differences_from_base": differences}
 
 
@@ -127,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     if not raw.get("data", {}).get("corpora"):
         raise SystemExit(f"{args.config} is not a mixture config (no data.corpora)")
     variants = dict(parse_variant(text) for text in args.variant)
+    if CONTROL in variants:
+        raise SystemExit(f"--variant: the name {CONTROL!r} is the unchanged continuation's")
+    if args.init_from:
+        variants = {CONTROL: {}, **variants}
     for name, weights in variants.items():
         changed_config(raw, weights)  # every pattern names a corpus, before hours of training
     directories = {name: args.runs / name for name in variants}
@@ -134,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         run_variant(raw, weights, directories[name], args)
     result = {"benchmark": "mixture_ablation", "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
               "machine": describe_machine(), "code": code_version(), "config": str(args.config),
-              "base": str(args.base), "steps": args.steps, "variants": variants,
+              "base": str(args.base), "init_from": None if args.init_from is None else str(args.init_from),
+              "steps": args.steps, "variants": variants,
               **report(args.base, directories, args.steps)}
     print_and_save(table(result), result, args.json)
     return 0
