@@ -86,12 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         if args.input is not None:
-            try:
-                raw = args.input.read_bytes()
-            except FileNotFoundError:
-                return fail(f"{args.input} does not exist")
-            except IsADirectoryError:
-                return fail(f"{args.input} is a directory, expected a text file")
+            raw = _read_input(args.input, "a text file")
+            if isinstance(raw, str):
+                return fail(raw)
         else:
             raw = sys.stdin.buffer.read()  # bytes: text-mode stdin would turn a lone \r into a line break
         lines = decode_lines(raw, str(args.input) if args.input is not None else "stdin")
@@ -135,6 +132,7 @@ def _translate_document(args: argparse.Namespace, fail: Callable[[str], int]) ->
     from tqdm import tqdm
 
     from translator.documents import DocumentError, read_document, paragraph_translator, translate_content
+    from translator.store.atomic import write_bytes_atomic
     from translator.store.checkpoint import CheckpointError
     from translator.translate import Translator
 
@@ -148,12 +146,9 @@ def _translate_document(args: argparse.Namespace, fail: Callable[[str], int]) ->
                     "a document is written in its own format")
     if args.output.resolve() == args.input.resolve():
         return fail(f"--output {args.output} is the input file; choose another name")
-    try:
-        data = args.input.read_bytes()
-    except FileNotFoundError:
-        return fail(f"{args.input} does not exist")
-    except IsADirectoryError:
-        return fail(f"{args.input} is a directory, expected a document")
+    data = _read_input(args.input, "a document")
+    if isinstance(data, str):
+        return fail(data)
     try:
         content = read_document(data, str(args.input))
         translator = Translator.from_pretrained(args.model_dir, device=args.device, dtype=args.dtype,
@@ -173,10 +168,22 @@ def _translate_document(args: argparse.Namespace, fail: Callable[[str], int]) ->
     except (CheckpointError, ValueError) as error:
         return fail(f"{args.input}: {error}")
     try:
-        args.output.write_bytes(translated)
+        write_bytes_atomic(args.output, translated)  # an interrupted run leaves no half-written document
     except OSError as error:
         return fail(f"cannot write {args.output}: {error.strerror or error}")
     return 0
+
+
+def _read_input(path: Path, expected: str) -> bytes | str:
+    """The bytes of ``--input``, or the message saying why it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return f"{path} does not exist"
+    except IsADirectoryError:
+        return f"{path} is a directory, expected {expected}"
+    except OSError as error:
+        return f"cannot read {path}: {error.strerror or error}"
 
 
 def _one_line(text: str) -> str:

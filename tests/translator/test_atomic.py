@@ -111,3 +111,18 @@ def test_readers_see_a_complete_old_or_new_directory_during_repeated_swaps(tmp_p
         reader.join()
     assert failures == []
     assert len(set(reads)) > 10 and set(reads) <= versions  # the reader saw many versions, each complete
+
+
+def test_a_file_written_atomically_is_the_old_one_or_the_new_one(tmp_path, monkeypatch):
+    target = tmp_path / "report.en.docx"
+    atomic.write_bytes_atomic(target, b"old")
+    assert target.read_bytes() == b"old"
+
+    def interrupted(source, destination):
+        raise KeyboardInterrupt  # the process stopped between writing the temporary file and the rename
+
+    monkeypatch.setattr(atomic.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic.write_bytes_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.en.docx"]  # no temporary file left

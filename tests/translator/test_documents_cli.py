@@ -59,6 +59,8 @@ def test_every_format_round_trips_through_the_cli(tiny_model_dir, tmp_path, exte
     (["--input", "{tmp}/letter.docx", "--output", "{tmp}/letter.en.odt"],
      "must have the extension of --input"),
     (["--input", "{tmp}/missing.docx", "--output", "{tmp}/out.docx"], "missing.docx does not exist"),
+    (["--input", "{tmp}/letter.docx/inner.docx", "--output", "{tmp}/out.docx"], "cannot read"),
+    (["--input", "{tmp}/folder.docx", "--output", "{tmp}/out.docx"], "folder.docx is a directory, expected a document"),
     (["--input", "{tmp}/letter.pdf", "--output", "{tmp}/out.pdf"], "letter.pdf: .pdf files are not supported"),
     (["--input", "{tmp}/fake.docx", "--output", "{tmp}/out.docx"], "fake.docx is not a zip archive"),
     (["--input", "{tmp}/letter.docx", "--output", "{tmp}/out.docx", "--n-best", "2"], "cannot be combined"),
@@ -68,6 +70,15 @@ def test_document_errors_name_the_file(tiny_model_dir, tmp_path, capsys, argumen
     (tmp_path / "letter.docx").write_bytes(make_docx())
     (tmp_path / "letter.pdf").write_bytes(b"%PDF-1.7")
     (tmp_path / "fake.docx").write_text("Hallo")
+    (tmp_path / "folder.docx").mkdir()
     assert translate_main([str(tiny_model_dir)] + [a.format(tmp=tmp_path) for a in arguments]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out.docx").exists()
+
+
+def test_an_unwritable_output_is_an_error_that_names_it(tiny_model_dir, tmp_path, capsys):
+    (tmp_path / "letter.docx").write_bytes(make_docx())
+    output = tmp_path / "no-such-folder" / "letter.yy.docx"
+    assert translate_main([str(tiny_model_dir), "--input", str(tmp_path / "letter.docx"), "--output", str(output),
+                           "--no-progress", "--beam-size", "1", "--max-output-length", "4"]) == 2
+    assert f"cannot write {output}" in capsys.readouterr().err

@@ -97,6 +97,15 @@ def test_cli_reports_a_missing_model_directory(tmp_path, capsys):
     assert "absent does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name, message", [("absent.txt", "absent.txt does not exist"),
+                                           ("file.txt/inner.txt", "cannot read"),
+                                           (".", "is a directory, expected a text file")])
+def test_cli_reports_an_input_it_cannot_read(tiny_model_dir, tmp_path, capsys, name, message):
+    (tmp_path / "file.txt").write_text("a b\n")
+    assert translate_main([str(tiny_model_dir), "--input", str(tmp_path / name)]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_cli_reports_a_broken_model_directory(tmp_path, capsys):
     (tmp_path / "broken").mkdir()
     assert translate_main([str(tmp_path / "broken"), "--input", "/dev/null"]) == 2

@@ -38,9 +38,22 @@ def is_hidden(path: Path) -> bool:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a small text file through ``.NAME.tmp`` and a rename: a kill leaves the old file or the new one."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a file through ``.NAME.tmp``, flushed to disk, and a rename: a kill leaves the old file or the new one
+    (or none), never part of one. The temporary file is removed if writing it fails."""
     staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    os.replace(staging, path)
+    try:
+        with open(staging, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
 
 
 def staging_directory(destination: Path) -> Path:
