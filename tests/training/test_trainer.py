@@ -68,7 +68,20 @@ def test_warm_start_continues_from_a_checkpoint_with_its_tokenizers_and_step(cor
     assert second[0]["lr"] > 0
     for name in ("source.spm", "target.spm"):
         assert (tmp_path / "second" / name).read_bytes() == (tmp_path / "first" / name).read_bytes()
-    assert load_checkpoint(tmp_path / "second" / "last").metadata["training"]["step"] == 80
+    metadata = load_checkpoint(tmp_path / "second" / "last").metadata
+    assert metadata["training"]["step"] == 80
+    # its metadata names the phase it began from: that checkpoint, its step and its data
+    earlier = metadata["training"]["warm_start"]
+    assert earlier["step"] == 60 and earlier["checkpoint"].endswith("first/best")
+    assert earlier["training_data"] == load_checkpoint(best).metadata["training_data"]
+    assert "warm_start" not in earlier
+    # a third phase names both, and a resumed phase keeps the record
+    run(corpus, tmp_path / "third", max_steps="90", attention_plots="0", init_from=str(tmp_path / "second" / "last"))
+    train(load_config(None, tiny_overrides(corpus, tmp_path / "third", max_steps="100", attention_plots="0",
+                                           init_from=str(tmp_path / "second" / "last"))), resume=True)
+    third = load_checkpoint(tmp_path / "third" / "last").metadata["training"]
+    assert third["step"] == 100
+    assert third["warm_start"]["step"] == 80 and third["warm_start"]["warm_start"] == earlier
 
 
 def test_warm_start_from_a_different_model_is_refused_by_name(corpus, tmp_path, capsys):

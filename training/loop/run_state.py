@@ -35,6 +35,7 @@ class TrainingState:
     validations_since_decay: int = 0
     stopped_early: bool = False  # patience ran out or the lr decayed away; resume will not continue
     warm_start_step: int = 0  # the step of the checkpoint a warm-started run began from (lr warms up again)
+    warm_start: dict[str, Any] | None = None  # what that checkpoint was trained on (see warm_start_record)
 
 
 def metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]) -> dict[str, Any]:
@@ -49,7 +50,8 @@ def metadata(config: TrainConfig, state: TrainingState, scores: dict[str, float]
             **_training_files(config),
         },
         "training": {"step": state.step, "epoch": state.epoch, "lr_scale": state.lr_scale,
-                     "trainer_version": __version__},
+                     "trainer_version": __version__,
+                     **({"warm_start": state.warm_start} if state.warm_start is not None else {})},
         "validation": scores,
         "validation_selection": config.data.selection_rule(),
     }
@@ -122,7 +124,18 @@ def load_warm_start(checkpoint: Checkpoint, source: Path, model: Seq2Seq) -> Tra
     training = checkpoint.metadata.get("training", {})
     step = int(training.get("step", 0))
     return TrainingState(step=step, epoch=int(training.get("epoch", 0)),
-                         lr_scale=float(training.get("lr_scale", 1.0)), warm_start_step=step)
+                         lr_scale=float(training.get("lr_scale", 1.0)), warm_start_step=step,
+                         warm_start=warm_start_record(source, checkpoint.metadata))
+
+
+def warm_start_record(source: Path, metadata: dict[str, Any]) -> dict[str, Any]:
+    """What a warm-started run's checkpoints say of the checkpoint it began from (``training.warm_start`` in their
+    metadata): its path, step, data and mixture weights, and in turn its own warm start. A model trained in
+    phases (a general mixture, then a caption-heavy one) so names every phase's data, not only the last."""
+    training = metadata.get("training") or {}
+    return {"checkpoint": portable_path(source), "step": int(training.get("step", 0)),
+            "training_data": metadata.get("training_data"),
+            **({"warm_start": training["warm_start"]} if training.get("warm_start") else {})}
 
 
 def _to_tuple(value: Any) -> Any:

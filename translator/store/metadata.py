@@ -31,6 +31,15 @@ class TrainingData(_Open):
     domain: str | None = None
 
 
+class WarmStart(_Open):
+    """The checkpoint a warm-started run began from (``train.init_from``): an earlier phase of the model's training."""
+
+    checkpoint: str | None = None
+    step: int | None = Field(None, ge=0)
+    training_data: TrainingData | None = None
+    warm_start: WarmStart | None = None  # that checkpoint's own warm start, if it had one
+
+
 class TrainingInfo(_Open):
     """How far training had got when the checkpoint was written."""
 
@@ -38,6 +47,7 @@ class TrainingInfo(_Open):
     epoch: int | None = Field(None, ge=0)
     trainer_version: str | None = None
     config: str | None = None
+    warm_start: WarmStart | None = None
 
 
 class TestScore(_Open):
