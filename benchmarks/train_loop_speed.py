@@ -14,6 +14,11 @@ for every checkout).
 
 ``--flags NAME=FLAGS`` adds training flags to one checkout's runs, so one checkout can be measured
 in two settings (e.g. ``--flags fp32="--train.precision fp32 --train.keep_freed_memory false"``).
+``--env NAME=VAR=VALUE`` sets an environment variable for one checkout's runs: ``python -m training``
+preloads tcmalloc where the system has it (``translator/memory.py``), so the system allocator is
+``--env glibc=TRANSLATOR_MALLOC=system``. Each run's CPU seconds (user + system, from the kernel's
+accounting of the child) are reported beside its speed: every run does the same work, so they compare
+settings even while other processes share the cores.
 With ``--valid-lines 0`` the whole validation set is used and its BLEU after the N steps is reported
 beside the speed: the check that a faster setting learns as much per step.
 
@@ -33,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -61,6 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, help="train.threads for every run (0: the config's)")
     parser.add_argument("--flags", action="append", default=[], metavar="NAME=FLAGS",
                         help="extra training flags for the checkout NAME, e.g. fp32='--train.precision fp32'")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VAR=VALUE",
+                        help="an environment variable for the checkout NAME's runs (repeatable), e.g. "
+                        "jemalloc=LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
     parser.add_argument("--valid-lines", type=int, default=20,
                         help="validation pairs used (default: 20; 0: all, and report their BLEU)")
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
@@ -99,7 +108,8 @@ def data_flags(config: Path, scratch: Path) -> list[str]:
     return ["--data.valid", json.dumps(cut)]
 
 
-def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str, extra: list[str]) -> dict:
+def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str, extra: list[str],
+             variables: dict[str, str] | None = None) -> dict:
     """One training run of ``code``; its logged throughput and loss."""
     run_dir = scratch / name
     flags = ["--config", str(args.config), "--train.output_dir", str(run_dir), *data_flags(args.config, scratch),
@@ -108,15 +118,18 @@ def run_once(code: Path, args: argparse.Namespace, scratch: Path, name: str, ext
     if args.threads:
         flags += ["--train.threads", str(args.threads)]
     flags += extra
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {**os.environ, "PYTHONPATH": str(code), **(variables or {})}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with pausing.paused(args.pause_pid):
         result = subprocess.run([sys.executable, "-m", "training", *flags], cwd=code, env=env,
                                 capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
     record = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()][-1]
     return {"target_tokens_per_second": record["target_tokens_per_second"], "train_loss": record["train_loss"],
             "step": record["step"], "valid_bleu": record["valid_bleu"],
+            "cpu_seconds": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
             "load_average_1min_after": os.getloadavg()[0]}
 
 
@@ -124,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     codes = dict(item.split("=", 1) for item in args.code)
     extra = {name: shlex.split(flags) for name, flags in (item.split("=", 1) for item in args.flags)}
+    variables: dict[str, dict[str, str]] = {}
+    for item in args.env:
+        name, variable, value = item.split("=", 2)
+        variables.setdefault(name, {})[variable] = value
     machine = describe_machine()
     print(machine_line(machine), flush=True)
     runs: dict[str, list[dict]] = {name: [] for name in codes}
@@ -132,13 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         write_validation(args.config, scratch, args.valid_lines)
         for round_number in range(args.rounds):
             for name, path in codes.items():
-                row = run_once(Path(path).resolve(), args, scratch, f"{name}-{round_number}", extra.get(name, []))
+                row = run_once(Path(path).resolve(), args, scratch, f"{name}-{round_number}", extra.get(name, []),
+                               variables.get(name))
                 runs[name].append(row)
                 print(f"  {name} round {round_number + 1}: {row['target_tokens_per_second']:.0f} target tokens/s, "
-                      f"valid BLEU {row['valid_bleu']:.2f}", flush=True)
+                      f"{row['cpu_seconds']:.0f} CPU s, valid BLEU {row['valid_bleu']:.2f}", flush=True)
     summary = {name: statistics.median(r["target_tokens_per_second"] for r in rows) for name, rows in runs.items()}
+    cpu = {name: statistics.median(r["cpu_seconds"] for r in rows) for name, rows in runs.items()}
     table = "\n".join([f"{args.steps} steps of {args.config.name}, median of {args.rounds} runs ({machine_line(machine)})"]
-                      + [f"{name:<10} {value:>8.0f} target tokens/s  (runs: "
+                      + [f"{name:<10} {value:>8.0f} target tokens/s, {cpu[name]:6.0f} CPU s  (runs: "
                          + ", ".join(f"{r['target_tokens_per_second']:.0f}" for r in runs[name]) + ")"
                          + (f"  valid BLEU {statistics.median(r['valid_bleu'] for r in runs[name]):.2f}"
                             if not args.valid_lines else "")
@@ -148,13 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
         "machine": machine,
         "code": code_version(),
-        "checkouts": {name: {"path": path, "flags": extra.get(name, []), **_commit(Path(path))}
+        "checkouts": {name: {"path": path, "flags": extra.get(name, []), "env": variables.get(name, {}),
+                             **_commit(Path(path))}
                       for name, path in codes.items()},
         "steps": args.steps,
         "paused_pids": args.pause_pid,
         "paused_seconds": pausing.total_paused_seconds,
         "runs": runs,
         "median_target_tokens_per_second": summary,
+        "median_cpu_seconds": cpu,
     }
     print_and_save(table, results, args.json)
     return 0

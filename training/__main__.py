@@ -2,6 +2,6 @@
 
 import sys
 
-from training.cli import train_main
+from training.cli import train_command
 
-sys.exit(train_main())
+sys.exit(train_command())

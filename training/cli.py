@@ -7,8 +7,29 @@ import sys
 from pathlib import Path
 
 
+def train_command() -> int:
+    """The ``translator-train`` command: :func:`train_main` in a process with tcmalloc preloaded when the system
+    has it (:func:`translator.memory.restart_with_tcmalloc`: re-executes the process once)."""
+    if not fast_allocator("translator-train"):
+        return 2
+    return train_main()
+
+
+def fast_allocator(prog: str) -> bool:
+    """Restart the process with tcmalloc where :func:`translator.memory.restart_with_tcmalloc` says so; False,
+    with the error printed, when ``TRANSLATOR_MALLOC`` holds a value it does not know."""
+    from translator.memory import restart_with_tcmalloc
+
+    try:
+        restart_with_tcmalloc()
+    except ValueError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 def train_main(argv: list[str] | None = None) -> int:
-    """Entry point of ``translator-train``."""
+    """Entry point of ``translator-train`` (in this process, whatever its allocator: see :func:`train_command`)."""
     # Imported here, not at the top: data preparation spawns worker processes that re-import
     # this module, and they must not pay for torch (which the config's model section imports).
     from training.config import add_field_flags, field_overrides, load_config

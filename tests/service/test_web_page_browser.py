@@ -4,8 +4,8 @@ The server runs the shipped models (models/) in a subprocess, as ``translator-se
 types German, translates with Ctrl+Enter, reads the English, checks the alternatives and the attention
 views against the JSON API's own answer, hovers a target word, and fails on any browser console error.
 The API docs (/docs, /redoc) are read the same way, with the browser unable to reach any other host.
-Chromium and chromedriver come from Debian (``apt-get install chromium chromium-driver``); CI installs
-them, so a missing browser is a failure here, never a skip. Screenshots go to the test's temporary
+Chromium and chromedriver come from Debian (``apt-get install chromium chromium-driver``): without them the
+tests skip, saying so, except under CI, which installs them and fails instead (``tests/system_packages.py``). Screenshots go to the test's temporary
 directory, or to ``$WEB_PAGE_SCREENSHOTS`` when that is set (how docs/page.png is made).
 """
 
@@ -29,6 +29,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.service.server_process import ROOT, ServerProcess
+from tests.system_packages import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -60,7 +61,7 @@ def browser(tmp_path):
     """Headless Chromium with a fresh profile, its console log recorded."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
-        pytest.fail(f"{', '.join(missing)} not found: apt-get install -y chromium chromium-driver")
+        require(missing, "apt-get install -y chromium chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:

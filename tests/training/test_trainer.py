@@ -18,6 +18,7 @@ from tests.training.conftest import tiny_overrides
 from training.cli import evaluate_main, train_main
 from training.config import load_config
 from training.loop.trainer import train
+from translator.memory import tcmalloc_library
 from translator.store.checkpoint import load_checkpoint
 
 
@@ -262,4 +263,7 @@ def test_sigterm_saves_last_after_the_step_in_progress_and_resume_continues_from
                              capture_output=True, text=True, timeout=240, env={**os.environ, "PYTHONPATH": "."})
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming at step {step}," in resumed.stdout + resumed.stderr
+    # the command restarts itself with tcmalloc where the system has it (the signal above reached it all the same)
+    allocator = "tcmalloc" if tcmalloc_library() else "system"
+    assert f"memory allocator: {allocator}" in resumed.stdout
     assert [record["step"] for record in read_log(run_dir)] == [step + 5]

@@ -3,6 +3,7 @@ to the operating system (and being page-faulted in again)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -37,3 +38,49 @@ def test_freed_memory_stays_in_the_process_until_released():
     assert released_mib("default") > 60  # glibc munmaps a block this large on free
     assert released_mib("keep") < 4
     assert released_mib("keep-then-release") > 60
+
+
+def test_the_restart_environment_preloads_tcmalloc_once_and_only_when_asked(monkeypatch):
+    from translator import memory
+
+    monkeypatch.setattr(memory, "tcmalloc_library", lambda: "libtcmalloc_minimal.so.4")
+    restart = memory.tcmalloc_restart_environment({"PATH": "/bin", "LD_PRELOAD": "libfoo.so"})
+    assert restart["LD_PRELOAD"] == "libfoo.so libtcmalloc_minimal.so.4" and restart["PATH"] == "/bin"
+    assert memory.tcmalloc_restart_environment(restart) is None  # restarted already: never a loop
+    assert memory.tcmalloc_restart_environment({"TRANSLATOR_MALLOC": "system"}) is None
+    assert memory.tcmalloc_restart_environment({"LD_PRELOAD": "/usr/lib/libjemalloc.so.2"}) is None  # the user's
+    with pytest.raises(ValueError, match="TRANSLATOR_MALLOC='glibc'"):
+        memory.tcmalloc_restart_environment({"TRANSLATOR_MALLOC": "glibc"})
+    monkeypatch.setattr(memory, "tcmalloc_library", lambda: None)
+    assert memory.tcmalloc_restart_environment({}) is None  # no tcmalloc on this system: nothing to do
+
+
+RESTART = """
+import os, sys
+from translator.memory import allocator_in_use, restart_with_tcmalloc
+print("started", os.getpid(), flush=True)
+restart_with_tcmalloc()
+print(allocator_in_use(), os.getpid(), sys.argv[1:])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD and /proc are Linux only")
+def test_a_command_restarts_itself_with_tcmalloc_keeping_its_id_and_arguments(monkeypatch):
+    from tests.system_packages import require
+    from translator.memory import tcmalloc_library
+
+    require([] if tcmalloc_library() else ["libtcmalloc_minimal"], "apt-get install -y libtcmalloc-minimal4")
+
+    def run(**variables: str) -> list[str]:
+        environment = {key: value for key, value in os.environ.items()
+                       if key not in ("TRANSLATOR_MALLOC", "TRANSLATOR_MALLOC_PRELOADED", "LD_PRELOAD")}
+        result = subprocess.run([sys.executable, "-c", RESTART, "--flag", "a b"], capture_output=True, text=True,
+                                check=True, env={**environment, **variables})
+        return result.stdout.splitlines()
+
+    lines = run()
+    pid = lines[0].split()[1]
+    # restarted, the same process runs the program from its start again, with its arguments
+    assert lines == [f"started {pid}", f"started {pid}", f"tcmalloc {pid} ['--flag', 'a b']"]
+    lines = run(TRANSLATOR_MALLOC="system")
+    assert lines == [lines[0], f"system {lines[0].split()[1]} ['--flag', 'a b']"]

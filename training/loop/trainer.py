@@ -45,7 +45,7 @@ from training.loop.run_state import (
     STATE_FILE, TrainingState, load_last, load_warm_start, metadata, save_last, save_snapshot, warm_start,
 )
 from training.loop.validation import apply_validation, validate
-from translator.memory import keep_freed_memory, release_freed_memory
+from translator.memory import allocator_in_use, keep_freed_memory, release_freed_memory
 from translator.store.checkpoint import load_checkpoint, resolve_device, save_checkpoint
 from translator.model.seq2seq import Seq2Seq
 
@@ -90,6 +90,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     opt = config.train
     configure_process(opt)
     device, rank, world_size = _setup_distributed(opt.device)
+    _log(f"memory allocator: {allocator_in_use()} (translator-train preloads tcmalloc where the system has it)")
     run_dir = _check_run_dir(Path(opt.output_dir), resume, rank)
     random.seed(opt.seed)
     torch.manual_seed(opt.seed)

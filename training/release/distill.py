@@ -251,5 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def command() -> int:
+    """The ``translator-distill`` command: :func:`main` with tcmalloc preloaded where the system has it (it
+    trains; see :func:`training.cli.train_command`)."""
+    from training.cli import fast_allocator
+
+    return main() if fast_allocator("translator-distill") else 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
