@@ -58,6 +58,7 @@ class DocumentJob:
     result: Path | None = None
     result_bytes: int = 0
     downloaded: bool = False
+    handed_out: bool = False  # its result was given to a download (sent, then :meth:`DocumentJobs.downloaded`)
     task: asyncio.Task | None = field(default=None, repr=False)
 
     @property
@@ -187,16 +188,20 @@ class DocumentJobs:
         self._delete_result(job)
 
     def result(self, job: DocumentJob) -> Path:
-        """The path of ``job``'s translated document, which the caller sends and then :meth:`downloaded`.
+        """The path of ``job``'s translated document, handed out once: the caller sends it and then calls
+        :meth:`downloaded`, which deletes it. From this call on a second request is told the result is gone, even
+        while the first is still being sent (it used to find the path, then a file being deleted: a 500)
+        (``downloaded``, which a drain waits for, stays false until the first has been sent).
 
         Raises:
             ServiceError: the job is not done (409 while running, its own status when it failed), or its result
-                was downloaded or cancelled (410).
+                was handed out or cancelled (410).
         """
-        if job.status == "done" and job.result is not None:
-            return job.result
-        if job.downloaded:
+        if job.downloaded or job.handed_out:
             raise Gone("this translated document was downloaded already and has been deleted; submit it again")
+        if job.status == "done" and job.result is not None:
+            job.handed_out = True
+            return job.result
         if job.status == "cancelled":
             raise Gone("this document job was cancelled; its result was deleted")
         if job.status == "failed":

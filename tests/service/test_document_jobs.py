@@ -174,3 +174,23 @@ def test_a_job_whose_input_is_refused_fails_with_422_and_one_that_breaks_with_50
         await jobs.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_result_is_handed_out_once_even_before_the_first_download_has_been_sent(tmp_path):
+    """A second GET racing the first (whose file is deleted after it is sent) is told the result is gone, not sent a
+    file being deleted."""
+    async def scenario() -> None:
+        jobs = jobs_in(tmp_path, Clock())
+        await jobs.start()
+        job = jobs.submit(None, "a.docx", translated)
+        await jobs.wait(job)
+        path = jobs.result(job)
+        assert path.read_bytes() == b"translated document"
+        with pytest.raises(Exception, match="downloaded already") as refused:
+            jobs.result(job)  # the first download is still being sent
+        assert refused.value.status_code == 410 and not job.downloaded
+        jobs.downloaded(job)  # sent
+        assert not path.exists()
+        await jobs.stop()
+
+    asyncio.run(scenario())
