@@ -174,7 +174,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     machine = describe_machine()
     print(machine_line(machine), flush=True)
     print(f"precision {opt.precision}, keep_freed_memory {opt.keep_freed_memory}"
-          f"{'' if kept == opt.keep_freed_memory else ' (no effect on this C library)'}", flush=True)
+          f"{'' if kept == opt.keep_freed_memory else ' (not in effect: not glibc malloc, or tcmalloc preloaded)'}", flush=True)
     rows = []
     for batching in args.batching:
         row = run_batching(batching, args, opt, src_ids, tgt_ids, model_config)

@@ -7,7 +7,7 @@ zero-filled by the kernel: on the general-domain M model (20M parameters, 1 thre
 the step's CPU time. Raising the mmap and trim thresholds makes freed blocks stay in the heap and be
 reused, at the cost of the process keeping its peak memory; a long run also accumulates fragmented
 free blocks beyond it (the M model's RSS grew from 6 to 8.4 GB in 20 minutes while ``malloc_trim``
-showed 2.1 GB in use between steps), so the trainer calls :func:`release_freed_memory` every 200
+showed 2.1 GB in use between steps), so the trainer, when glibc serves it, calls :func:`release_freed_memory` every 200
 steps, which costs one re-fault of the working set per 200 steps instead of one per step. This is what Intel's PyTorch CPU guide does
 with jemalloc or tcmalloc via LD_PRELOAD, without a system package or an environment to set up.
 

@@ -84,3 +84,29 @@ def test_a_command_restarts_itself_with_tcmalloc_keeping_its_id_and_arguments(mo
     assert lines == [f"started {pid}", f"started {pid}", f"tcmalloc {pid} ['--flag', 'a b']"]
     lines = run(TRANSLATOR_MALLOC="system")
     assert lines == [lines[0], f"system {lines[0].split()[1]} ['--flag', 'a b']"]
+
+
+PROCESS = """
+from training.config import OptimConfig
+from training.loop.trainer import configure_process
+from translator.memory import allocator_in_use
+print(allocator_in_use(), configure_process(OptimConfig(threads=1)))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD, mallopt and /proc are Linux only")
+def test_the_trainer_tunes_and_trims_glibc_malloc_only_when_glibc_serves_the_allocations():
+    from tests.system_packages import require
+    from translator.memory import tcmalloc_library
+
+    library = tcmalloc_library()
+    require([] if library else ["libtcmalloc_minimal"], "apt-get install -y libtcmalloc-minimal4")
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("TRANSLATOR_MALLOC_PRELOADED", "LD_PRELOAD")}
+
+    def run(**variables: str) -> str:
+        return subprocess.run([sys.executable, "-c", PROCESS], capture_output=True, text=True, check=True,
+                              env={**environment, **variables}).stdout.strip()
+
+    assert run() == "system True"  # glibc: thresholds raised, so the trainer trims every 200 steps
+    assert run(LD_PRELOAD=library) == "tcmalloc False"  # neither mallopt nor malloc_trim: glibc's heap is unused

@@ -88,7 +88,7 @@ class Window:
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train a model as ``config`` says; returns the path of the best checkpoint directory."""
     opt = config.train
-    configure_process(opt)
+    trim_heap = configure_process(opt)
     device, rank, world_size = _setup_distributed(opt.device)
     _log(f"memory allocator: {allocator_in_use()} (translator-train preloads tcmalloc where the system has it)")
     run_dir = _check_run_dir(Path(opt.output_dir), resume, rank)
@@ -109,15 +109,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         state = TrainingState()
     window = Window()
     with _sigterm_between_steps() as terminated:
-        _train_loop(run, data, state, window, opt, world_size, terminated)
+        _train_loop(run, data, state, window, opt, world_size, terminated, trim_heap)
     _finish(run, state)
     return run_dir / "best"
 
 
 def _train_loop(run: Run, data: PreparedData, state: TrainingState, window: Window, opt: OptimConfig,
-                world_size: int, terminated: threading.Event) -> None:
+                world_size: int, terminated: threading.Event, trim_heap: bool) -> None:
     """The epochs until :func:`_finished`. Once ``terminated`` is set (SIGTERM), it saves last/ after the step in
-    progress and raises KeyboardInterrupt, which ``translator-train`` answers with exit code 130."""
+    progress and raises KeyboardInterrupt, which ``translator-train`` answers with exit code 130. ``trim_heap``:
+    glibc keeps freed memory (:func:`configure_process`), so hand what fragmentation holds back every 200 steps."""
     rank = run.rank
     while not _finished(state, opt):
         batches = data.train.epoch_batches(opt.batch_tokens, opt.seed + state.epoch, rank, world_size)
@@ -134,7 +135,7 @@ def _train_loop(run: Run, data: PreparedData, state: TrainingState, window: Wind
             if not run.first_step_time:
                 run.first_step_time = time.time()
             if state.step % 50 == 0:
-                if opt.keep_freed_memory and state.step % 200 == 0:
+                if trim_heap and state.step % 200 == 0:
                     release_freed_memory()  # what fragmentation holds beyond the peak; see translator/memory.py
                 loss, throughput = window.summary(world_size)
                 progress.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}", tok_s=f"{throughput:.0f}")
@@ -174,11 +175,13 @@ def _save_last(run: Run, state: TrainingState) -> None:
 
 def configure_process(opt: OptimConfig) -> bool:
     """Apply the settings of ``opt`` that belong to the whole process: torch threads and glibc's
-    freed-memory retention (which, once set, stays for the life of the process). True if freed
-    memory is kept (False when ``opt`` says not to, or off glibc)."""
+    freed-memory retention (which, once set, stays for the life of the process). True if glibc keeps freed
+    memory (False when ``opt`` says not to, off glibc, or when tcmalloc serves the process's allocations: it
+    keeps freed blocks in its own free lists, and glibc's thresholds and ``malloc_trim`` would act on a heap
+    nobody uses)."""
     if opt.threads:
         torch.set_num_threads(opt.threads)
-    return opt.keep_freed_memory and keep_freed_memory()
+    return opt.keep_freed_memory and allocator_in_use() == "system" and keep_freed_memory()
 
 
 def training_step(model: Seq2Seq, loss_module: nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
