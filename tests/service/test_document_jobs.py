@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from service.api.documents import job_view
 from service.api.errors import NotFound, Overloaded
 from service.ops.auth import key_owner
 from service.scheduling.document_jobs import DocumentJobs
@@ -189,6 +190,7 @@ def test_a_result_is_handed_out_once_even_before_the_first_download_has_been_sen
         with pytest.raises(Exception, match="downloaded already") as refused:
             jobs.result(job)  # the first download is still being sent
         assert refused.value.status_code == 410 and not job.downloaded
+        assert job_view(jobs, job).result_url is None  # a poll no longer offers what it would refuse
         jobs.downloaded(job)  # sent
         assert not path.exists()
         await jobs.stop()
