@@ -268,7 +268,7 @@ def job_view(jobs: DocumentJobs, job: DocumentJob) -> DocumentJobResponse:
         id=job.id, status=job.status, filename=job.filename,
         progress=DocumentProgress(done_sentences=job.done_sentences, total_sentences=total,
                                   fraction=round(fraction, 4)),
-        result_url=f"/documents/jobs/{job.id}/result" if job.status == "done" and not (job.downloaded or job.handed_out) else None,
+        result_url=f"/documents/jobs/{job.id}/result" if job.status == "done" and not job.handed_out else None,
         downloaded=job.downloaded, expires_in_s=None if (left := jobs.expires_in(job)) is None else round(left, 1),
         error=job.error, error_status=job.error_status,
     )

@@ -197,7 +197,7 @@ class DocumentJobs:
             ServiceError: the job is not done (409 while running, its own status when it failed), or its result
                 was handed out or cancelled (410).
         """
-        if job.downloaded or job.handed_out:
+        if job.handed_out:  # downloaded too: only a handed-out result is downloaded
             raise Gone("this translated document was downloaded already and has been deleted; submit it again")
         if job.status == "done" and job.result is not None:
             job.handed_out = True
