@@ -24,6 +24,8 @@ from pathlib import Path
 
 import sacrebleu
 
+from translator.text.lines import read_lines
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hardware import print_and_save
 
@@ -54,16 +56,12 @@ def ceiling(sources: list[str], references: list[str]) -> dict:
     }
 
 
-def read(path: str) -> list[str]:
-    return Path(path).read_text(encoding="utf-8").splitlines()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sets = {}
     for name, src, ref in args.set:
         try:
-            sets[name] = {"src": src, "ref": ref, **ceiling(read(src), read(ref))}
+            sets[name] = {"src": src, "ref": ref, **ceiling(read_lines(Path(src)), read_lines(Path(ref)))}  # \n only: stay aligned
         except (OSError, ValueError) as error:
             print(f"reference_ceiling: set {name}: {error}", file=sys.stderr)
             return 2
