@@ -1,15 +1,17 @@
-"""Proper names kept, and what putting them back costs: each model with and without
-:mod:`translator.text.names` (``Translator.restores_names``), in the same run.
+"""Proper names kept, and what keeping them costs: each model with and without
+:mod:`translator.text.names`, in the same run, in three conditions: "without" (``Translator.masks_names`` and
+``restores_names`` off), "restored" (garbled names put back after search only) and "masked" (both: rare names
+also carried through search as placeholders, for a source language that capitalises only names).
 
 Three measurements per model:
 
 * names kept: generated sentences of the source language with a name in them, the names of
-  ``benchmarks/passthrough.py`` (the ones the rule was developed on) and a held-out list it never saw;
+  ``benchmarks/passthrough.py`` (the ones the rules were developed on) and a held-out list they never saw;
   a name is kept when it occurs verbatim in the translation;
 * BLEU on named validation sets (``--set LANG:NAME=SRC:REF``, first ``--limit`` lines), and how many outputs
-  the rule changed: it must not cost BLEU on real text;
-* speed: sentences/s on the first validation set with and without, in alternating pairs (the machine
-  drifts), the median ratio reported. The rule needs the search's attention, so it costs time even
+  each condition changed against the one before it: it must not cost BLEU on real text;
+* speed: sentences/s on the first validation set without and "masked", in alternating pairs (the machine
+  drifts), the median ratio reported. Putting names back needs the search's attention, so it costs time even
   where it changes nothing.
 
 Usage::
@@ -58,6 +60,15 @@ TEMPLATES = {
 }
 
 
+CONDITIONS = ("without", "restored", "masked")
+
+
+def set_condition(translator: Translator, condition: str) -> None:
+    """Names not kept ("without"), put back after search ("restored"), or also masked before it ("masked")."""
+    translator.restores_names = condition != "without"
+    translator.masks_names = condition == "masked"
+
+
 def name_sentences(language: str, names: list[str]) -> list[tuple[str, str]]:
     return [(template.format(name=name), name) for name in names for template in TEMPLATES[language]]
 
@@ -76,11 +87,10 @@ def measure(model_dir: Path, sets: list[tuple[str, str, Path, Path]], limit: int
     result: dict = {"model": str(model_dir), "direction": f"{source}-{target}", "names": {}, "sets": {}}
     for label, names in (("development", TOKENS["name"]), ("held-out", HELD_OUT)):
         sentences = name_sentences(source, names)
-        for restores in (False, True):
-            translator.restores_names = restores
+        for condition in CONDITIONS:
+            set_condition(translator, condition)
             share, misses = kept(translator, sentences)
-            result["names"][f"{label}, {'with' if restores else 'without'}"] = {
-                "kept": share, "sentences": len(sentences), "misses": misses}
+            result["names"][f"{label}, {condition}"] = {"kept": share, "sentences": len(sentences), "misses": misses}
     timing_texts = None
     for key, name, src, ref in sets:
         if key not in (source, f"{source}-{target}"):
@@ -89,24 +99,25 @@ def measure(model_dir: Path, sets: list[tuple[str, str, Path, Path]], limit: int
         references = ref.read_text(encoding="utf-8").splitlines()[:limit]
         timing_texts = timing_texts or texts
         outputs = {}
-        for restores in (False, True):
-            translator.restores_names = restores
-            outputs[restores] = translator.translate(texts)
-        result["sets"][name] = {
-            "sentences": len(texts),
-            "bleu_without": sacrebleu.corpus_bleu(outputs[False], [references]).score,
-            "bleu_with": sacrebleu.corpus_bleu(outputs[True], [references]).score,
-            "changed": sum(a != b for a, b in zip(outputs[False], outputs[True])),
-            "examples": [{"source": s, "without": a, "with": b} for s, a, b in
-                         zip(texts, outputs[False], outputs[True]) if a != b][:8],
-        }
+        for condition in CONDITIONS:
+            set_condition(translator, condition)
+            outputs[condition] = translator.translate(texts)
+        scores: dict = {"sentences": len(texts)}
+        for before, condition in zip((None, *CONDITIONS), CONDITIONS):
+            scores[f"bleu_{condition}"] = sacrebleu.corpus_bleu(outputs[condition], [references]).score
+            if before is not None:
+                changed = [{"source": s, before: a, condition: b}
+                           for s, a, b in zip(texts, outputs[before], outputs[condition]) if a != b]
+                scores[f"changed_{condition}"] = len(changed)
+                scores[f"examples_{condition}"] = changed[:8]
+        result["sets"][name] = scores
     if timing_texts and pairs:
         ratios, speeds = [], {False: [], True: []}
         with paused(pause):
             for pair in range(pairs):
                 seconds = {}
                 for restores in ((False, True) if pair % 2 == 0 else (True, False)):  # alternating order
-                    translator.restores_names = restores
+                    set_condition(translator, "masked" if restores else "without")
                     start = time.perf_counter()
                     translator.translate(timing_texts)
                     seconds[restores] = time.perf_counter() - start
@@ -141,13 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     results = [measure(model, args.sets, args.limit, args.pairs, args.device, args.pause_pid) for model in args.models]
-    lines = ["| model | names kept, development (without → with) | held-out | BLEU per set (without → with, changed) "
-             "| slowdown |", "|---|---|---|---|---|"]
+    lines = ["| model | names kept, development (without → restored → masked) | held-out "
+             "| BLEU per set (without → restored → masked; outputs changed by each) | slowdown, masked |",
+             "|---|---|---|---|---|"]
     for r in results:
         names = r["names"]
-        cell = lambda label: (f"{100 * names[label + ', without']['kept']:.1f}% → "  # noqa: E731
-                              f"{100 * names[label + ', with']['kept']:.1f}%")
-        bleu = "; ".join(f"{n} {s['bleu_without']:.2f} → {s['bleu_with']:.2f} ({s['changed']}/{s['sentences']})"
+        cell = lambda label: " → ".join(f"{100 * names[f'{label}, {c}']['kept']:.1f}%"  # noqa: E731
+                                        for c in CONDITIONS)
+        bleu = "; ".join(f"{n} " + " → ".join(f"{s[f'bleu_{c}']:.2f}" for c in CONDITIONS)
+                         + f" ({s['changed_restored']}, {s['changed_masked']} of {s['sentences']})"
                          for n, s in r["sets"].items())
         speed = f"{r['speed']['slowdown_median']:.3f}×" if "speed" in r else "–"
         lines.append(f"| {r['model']} | {cell('development')} | {cell('held-out')} | {bleu} | {speed} |")

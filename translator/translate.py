@@ -14,12 +14,12 @@ from torch import nn
 
 from translator.confidence import Calibration, combine_confidences, estimate, sentence_features
 from translator.glossary.entries import Glossary
-from translator.glossary.matching import TermConstraint, term_constraints
+from translator.glossary.matching import TermConstraint, find_terms, term_constraints
 from translator.glossary.search import search_with_terms
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
-from translator.text.names import name_candidates, restore_names
+from translator.text.names import CAPITALISES_NOUNS, name_candidates, name_spans, restore_names
 from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask
 from translator.store.checkpoint import load_checkpoint, resolve_device
 from translator.search.protocol import DecodingModel
@@ -91,7 +91,9 @@ class Translator:
         # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
         self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
         self.glossary_method = "align"  # one of translator.glossary.search.GLOSSARY_METHODS
-        # Rare names the model garbled are put back from the source where attention says (translator.text.names).
+        # Rare names are kept (translator.text.names): masked before search where capitals mark them, and put back
+        # from the source where attention says when the model garbled them.
+        self.masks_names = True
         self.restores_names = True
 
     @classmethod
@@ -242,7 +244,7 @@ class Translator:
         texts = [normalize_text(text) for text in texts]
         masks: list[Masked | None] = [None] * len(texts)
         if self.protects_spans:
-            masked = [mask(text) for text in texts]
+            masked = [mask(text, self._name_spans(text, glossary)) for text in texts]
             texts, masks = [one.text for one in masked], list(masked)
         styles: list[Style | None] = [None] * len(texts)
         if restore_case and self.case_restorer is not None:
@@ -257,6 +259,19 @@ class Translator:
                      for text, one in zip(stripped, pieces)]
         return [PreparedText(ids, not text.strip(), style, masked, found)
                 for ids, text, style, masked, found in zip(source_ids, texts, styles, masks, terms)]
+
+    def _name_spans(self, text: str, glossary: Glossary | None) -> list[tuple[int, int]]:
+        """The rare proper names of ``text`` that search is to carry as placeholders
+        (:func:`~translator.text.names.name_spans`), but for glossary terms, which the glossary translates."""
+        if not self.masks_names or self.metadata.get("source_language") in CAPITALISES_NOUNS:
+            return []
+        usual = self.case_restorer.lower if self.case_restorer is not None else {}
+        spans = name_spans(text, lambda word: len(self.source_tokenizer.encode([word])[0]), usual)
+        if spans and glossary is not None and len(glossary):
+            terms = [span for match in find_terms(text, glossary) for span in match.spans]
+            spans = [(start, end) for start, end in spans
+                     if not any(start < term_end and term_start < end for term_start, term_end in terms)]
+        return spans
 
     def translate_ids(self, batch: Sequence[Sequence[int]], options: SearchOptions,
                       step_hook: StepHook | None = None,

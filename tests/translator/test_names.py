@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from translator.text.names import name_candidates, restore_names
+from translator.text.names import name_candidates, name_spans, restore_names
 
 W = "\u2581"
 
@@ -71,3 +71,28 @@ def test_search_keeps_attention_only_for_a_batch_with_a_candidate(tiny_model_dir
     model.restores_names = False
     model.translate(["a b c d"], max_output_length=8)
     assert asked == [False, True, False]
+
+
+def rare_names(text: str, usual: dict[str, str] | None = None) -> list[str]:
+    # "Tom", "Mary", "Berlin" and "Is" are words the (pretend) source vocabulary holds whole.
+    pieces = {"Tom": 1, "Mary": 1, "Berlin": 1, "Is": 1}
+    return [text[start:end] for start, end in name_spans(text, lambda word: pieces.get(word, 2), usual or {})]
+
+
+def test_a_rare_capitalised_word_inside_a_sentence_is_a_name_to_carry_through_search():
+    assert rare_names("The train to Ahmed leaves Berlin at ten.") == ["Ahmed"]
+    assert rare_names("Tom and Jean-Luc met in Guadalajara.") == ["Jean", "Luc", "Guadalajara"]
+    assert rare_names("Tom met Mary.") == []  # whole words of the vocabulary: the model knows them
+
+
+def test_a_sentences_first_word_is_a_name_only_where_the_casing_table_writes_it_with_a_capital():
+    assert rare_names("Ahmed bought three books.") == []
+    assert rare_names("Ahmed bought three books.", {"ahmed": "Ahmed"}) == ["Ahmed"]
+    assert rare_names("Happy birthday! Termites eat wood.", {"ahmed": "Ahmed"}) == []
+    assert rare_names("He said: « Hello there. »") == []  # after a colon and an opening quote
+    assert rare_names("« Ahmed » left.", {"ahmed": "Ahmed"}) == ["Ahmed"]
+
+
+def test_headlines_acronyms_and_mixed_case_words_are_not_taken_for_names():
+    assert rare_names("Parliament Does Not Support Amendment Freeing Tymoshenko") == []
+    assert rare_names("They met at the NATO summit and at McDonald's in Oslo.") == ["Oslo"]

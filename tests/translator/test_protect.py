@@ -72,3 +72,12 @@ def test_placeholders_are_one_piece_each_for_a_tokenizer_that_reserves_them():
     ids = reserved.encode([f"a {PLACEHOLDERS[3]} b"])[0]
     assert reserved.id_to_piece(ids).count(PLACEHOLDERS[3]) == 1
     assert reserved.decode([reserved.encode(["a 🍕 b"])[0]]) == ["a 🍕 b"]  # byte fallback, no <unk>
+
+
+def test_more_spans_to_mask_are_masked_in_order_unless_they_overlap_a_protected_one():
+    text = "Ask Ahmed at https://example.com/Ahmed/x or Oslo"
+    url = text.index("https")
+    masked = mask(text, [(4, 9), (url + 20, url + 25), (text.index("Oslo"), len(text))])
+    assert masked.spans == ["Ahmed", "https://example.com/Ahmed/x", "Oslo"]
+    assert masked.text == f"Ask {PLACEHOLDERS[0]} at {PLACEHOLDERS[1]} or {PLACEHOLDERS[2]}"
+    assert unmask(masked.text, masked) == text

@@ -87,3 +87,28 @@ def test_protected_spans_come_through_a_whole_translation(placeholder_translator
     assert "42" in results[0].text.split() and "05.01.2024" in results[1].text.split()
     assert all("42" in candidate.text.split() for candidate in results[0].n_best)
     assert not any(char in PLACEHOLDERS for result in results for char in result.text)
+
+
+def test_rare_names_pass_through_as_placeholders_where_capitals_mark_names(placeholder_tokenizer):
+    from translator.glossary.entries import build_glossary
+
+    model = tiny_model(placeholder_tokenizer.vocab_size, seed=2)
+
+    def translator(language: str) -> Translator:
+        return Translator(model, placeholder_tokenizer, placeholder_tokenizer, {"source_language": language},
+                          device="cpu")
+
+    text = "a b Abcd c 42"  # "Abcd" is spelt with several pieces: a name the model cannot know
+    [prepared] = translator("en").prepare([text])
+    assert prepared.masked.spans == ["Abcd", "42"]
+    assert translator("en").source_tokenizer.decode([prepared.ids]) == [f"a b {PLACEHOLDERS[0]} c {PLACEHOLDERS[1]}"]
+    output = placeholder_tokenizer.encode([f"d {PLACEHOLDERS[0]} e {PLACEHOLDERS[1]}"])[0]
+    assert translator("en").finish(prepared, TokenTranslation([Hypothesis(output, -1.0)])).text == "d Abcd e 42"
+    assert "Abcd" in translator("en").translate([text])[0].split()
+    # German writes every noun with a capital; a name masked off; a glossary term is the glossary's to translate.
+    assert translator("de").prepare([text])[0].masked.spans == ["42"]
+    off = translator("en")
+    off.masks_names = False
+    assert off.prepare([text])[0].masked.spans == ["42"]
+    glossary = build_glossary([("Abcd", "a b", "entry 1")])
+    assert translator("en").prepare([text], glossary=glossary)[0].masked.spans == ["42"]

@@ -12,6 +12,15 @@ the attention: the output word that attends to its pieces most is replaced by it
 3. shares enough letters with the source word (:data:`SIMILAR`, difflib's ratio), so a translation that merely
    attends to the name (*Oslo* → *Australien*) is left alone.
 
+Before search, in a language that capitalises only names and sentence starts (not German, whose nouns all
+have a capital: :data:`CAPITALISES_NOUNS`), a rare name is kept out of the model's hands altogether: it stands in the
+source as a placeholder, as a number or a URL does (:mod:`translator.text.protect`), and is put back as written.
+:func:`name_spans` says which words: each written with a capital and the rest in lower case, spelt with two or more
+source pieces, inside a sentence (at a sentence's start only when the casing table's usual spelling has the
+capital: *Ahmed*, not *Is*, which the training sources write in lower case inside sentences), and not in a
+headline, where more than two thirds of the words start with a capital. Without it a model drops a name it
+cannot spell (*The train to Ahmed leaves at 10:30* → *Le train à travers les feuilles...*).
+
 Measured with ``benchmarks/names.py`` (names kept, and BLEU on Tatoeba val and newstest2012, which must not
 fall): see *Proper names* in docs/translating.md.
 """
@@ -20,11 +29,18 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 WORD_START = "\u2581"
 SIMILAR = 0.5
 _NAME = re.compile(r"[^\W\d_][^\W\d_'’-]{2,}")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_OPENERS = "\"'“”„«»‘’‚‹›([{¿¡-–— \t\n"
+_SENTENCE_END = ".!?:;…"
+
+CAPITALISES_NOUNS = frozenset({"de", "lb"})
+"""Languages whose nouns all start with a capital (German, Luxembourgish): a capital does not mark a name there,
+so :func:`name_spans` is not used for their sources."""
 
 
 def _words(pieces: Sequence[str]) -> list[tuple[str, list[int]]]:
@@ -84,3 +100,30 @@ def restore_names(output: str, source_pieces: Sequence[str], target_pieces: Sequ
             continue
         output = re.sub(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)", name, output, count=1)
     return output
+
+
+def name_spans(text: str, piece_count: Callable[[str], int], usual_spelling: Mapping[str, str]) -> list[tuple[int, int]]:
+    """(start, end) of the rare proper names of ``text`` (module docstring), in order, for a source language
+    outside :data:`CAPITALISES_NOUNS`. ``piece_count(word)``: how many source pieces spell ``word``;
+    ``usual_spelling``: the casing table's most frequent spellings, keyed by lower case
+    (:attr:`translator.text.casing.CaseRestorer.lower`; empty without one: no sentence's first word is a name)."""
+    words = [match for match in _LETTERS.finditer(text) if len(match.group()) >= 3]
+    capitalised = [match for match in words if match.group()[0].isupper()]
+    later = len(words) - 1
+    if later >= 4 and 3 * sum(1 for match in capitalised if match is not words[0]) > 2 * later:
+        return []  # a headline: more than two thirds of the words have a capital
+    spans = []
+    for match in capitalised:
+        word = match.group()
+        if not word[1:].islower() or piece_count(word) < 2:
+            continue
+        if _starts_sentence(text, match.start()) and usual_spelling.get(word.lower()) != word:
+            continue
+        spans.append(match.span())
+    return spans
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether the word at ``start`` is the first of a sentence (only quotes, brackets or dashes before it)."""
+    before = text[:start].rstrip(_OPENERS)
+    return not before or before[-1] in _SENTENCE_END

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 # Private-use characters: NFKC leaves them alone, so sentencepiece sees them as written.
 PLACEHOLDERS = tuple(chr(0xE000 + i) for i in range(24))
@@ -66,11 +67,15 @@ def _balanced(span: str) -> bool:
     return span.endswith(")") and span.count("(") >= span.count(")")
 
 
-def mask(text: str) -> Masked:
+def mask(text: str, also: Sequence[tuple[int, int]] = ()) -> Masked:
     """Replace each protected span by a placeholder (the same span always by the same one); spans
-    beyond the number of placeholders stay as they are."""
+    beyond the number of placeholders stay as they are. ``also``: more (start, end) spans to mask, the
+    proper names of :func:`translator.text.names.name_spans`, where they do not overlap a protected one."""
+    protected = protected_spans(text)
+    extra = [(start, end) for start, end in also
+             if not any(start < other_end and other_start < end for other_start, other_end in protected)]
     pieces, spans, positions, cursor = [], [], [], 0
-    for start, end in protected_spans(text):
+    for start, end in sorted(protected + extra):
         span = text[start:end]
         if span in spans:
             index = spans.index(span)
