@@ -81,3 +81,11 @@ def test_more_spans_to_mask_are_masked_in_order_unless_they_overlap_a_protected_
     assert masked.spans == ["Ahmed", "https://example.com/Ahmed/x", "Oslo"]
     assert masked.text == f"Ask {PLACEHOLDERS[0]} at {PLACEHOLDERS[1]} or {PLACEHOLDERS[2]}"
     assert unmask(masked.text, masked) == text
+
+
+def test_a_placeholder_the_output_repeats_more_often_than_the_source_has_it_is_kept_once():
+    p = PLACEHOLDERS
+    assert unmask(f"Le train part de {p[0]} à {p[0]}.", mask("The train leaves at 10:30.")) \
+        == "Le train part de 10:30 à."
+    twice = mask("From 3 to 3 and 4.")
+    assert unmask(f"De {p[0]} à {p[0]} et {p[1]} {p[0]}.", twice) == "De 3 à 3 et 4."

@@ -40,6 +40,10 @@ _SPAN = re.compile("|".join([
 ]))
 
 
+_DROPPED = "\x00"  # where unmask dropped a placeholder: its spaces go with it before punctuation
+_DROPPED_BEFORE_PUNCTUATION = re.compile(r"\s*\x00\s*(?=[.,;:!?)\]]|$)")
+
+
 @dataclass
 class Masked:
     """A sentence with its protected spans replaced: ``spans[i]`` stands behind ``PLACEHOLDERS[i]``;
@@ -94,13 +98,20 @@ def mask(text: str, also: Sequence[tuple[int, int]] = ()) -> Masked:
 
 def unmask(output: str, masked: Masked) -> str:
     """``output`` with every placeholder replaced by its span; placeholders the source did not have
-    are dropped, and a span whose placeholder is missing is inserted between the words at the
-    place that corresponds to its place in the source."""
-    text = "".join(
-        (masked.spans[PLACEHOLDERS.index(char)] if PLACEHOLDERS.index(char) < len(masked.spans) else "")
-        if char in _PLACEHOLDER_SET else char
-        for char in output
-    )
+    are dropped, as are the repeats of one the output has more often than the source (a model can write
+    one twice: *de 10:30 à 10:30* for *at 10:30*), and a span whose placeholder is missing is inserted
+    between the words at the place that corresponds to its place in the source."""
+    left = {PLACEHOLDERS[index]: masked.text.count(PLACEHOLDERS[index]) for index in range(len(masked.spans))}
+    parts = []
+    for char in output:
+        if char not in _PLACEHOLDER_SET:
+            parts.append(char)
+        elif left.get(char, 0) > 0:
+            left[char] -= 1
+            parts.append(masked.spans[PLACEHOLDERS.index(char)])
+        else:
+            parts.append(_DROPPED)
+    text = _DROPPED_BEFORE_PUNCTUATION.sub("", "".join(parts)).replace(_DROPPED, " ")
     text = " ".join(text.split())
     for index, span in enumerate(masked.spans):
         if PLACEHOLDERS[index] in output:
