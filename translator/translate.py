@@ -20,7 +20,7 @@ from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation
 from translator.text.casing import CaseRestorer, Style
 from translator.text.normalize import normalize_text
 from translator.text.names import CAPITALISES_NOUNS, name_candidates, name_spans, restore_names
-from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask
+from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask, unmask_pieces
 from translator.store.checkpoint import load_checkpoint, resolve_device
 from translator.search.protocol import DecodingModel
 from translator.search.ensemble import Ensemble
@@ -325,11 +325,12 @@ class Translator:
         if best.attention is not None and result.attention_asked:
             source = prepared.ids + [EOS_ID]
             target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
-            alignment = Alignment(
-                self.source_tokenizer.id_to_piece(source),
-                self.target_tokenizer.id_to_piece(target),
-                best.attention[:, : len(source)].float().tolist(),
-            )
+            source_pieces = self.source_tokenizer.id_to_piece(source)
+            target_pieces = self.target_tokenizer.id_to_piece(target)
+            if prepared.masked is not None:  # the pieces spell the text as written and as translated
+                source_pieces = unmask_pieces(source_pieces, prepared.masked)
+                target_pieces = unmask_pieces(target_pieces, prepared.masked)
+            alignment = Alignment(source_pieces, target_pieces, best.attention[:, : len(source)].float().tolist())
         confidence = estimate(self.calibration, self.features(prepared, best)) if self.calibration else None
         return Translation(texts[0], best.score, [Candidate(t, h.score) for t, h in zip(texts, hypotheses)], alignment,
                            confidence=confidence)

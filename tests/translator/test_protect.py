@@ -89,3 +89,13 @@ def test_a_placeholder_the_output_repeats_more_often_than_the_source_has_it_is_k
         == "Le train part de 10:30 à."
     twice = mask("From 3 to 3 and 4.")
     assert unmask(f"De {p[0]} à {p[0]} et {p[1]} {p[0]}.", twice) == "De 3 à 3 et 4."
+
+
+def test_pieces_get_the_spans_as_the_text_does_so_an_alignment_spells_what_the_user_reads():
+    from translator.text.protect import unmask_pieces
+
+    p = PLACEHOLDERS
+    masked = mask("At 10:30 and 42.")
+    assert unmask_pieces(["▁At", "▁", p[0], "▁and", "▁" + p[1], "."], masked) == ["▁At", "▁", "10:30", "▁and", "▁42", "."]
+    # As unmask does: a repeat, or a placeholder the source lacks, spells nothing.
+    assert unmask_pieces(["▁", p[0], "▁", p[0], "▁" + p[5]], masked) == ["▁", "10:30", "▁", "", "▁"]

@@ -112,3 +112,21 @@ def test_rare_names_pass_through_as_placeholders_where_capitals_mark_names(place
     assert off.prepare([text])[0].masked.spans == ["42"]
     glossary = build_glossary([("Abcd", "a b", "entry 1")])
     assert translator("en").prepare([text], glossary=glossary)[0].masked.spans == ["42"]
+
+
+def test_an_alignment_spells_the_protected_spans_so_inline_tags_can_be_placed_by_attention(placeholder_translator):
+    import torch
+
+    from translator.alignment import piece_spans
+
+    translator = placeholder_translator
+    [prepared] = translator.prepare(["a 42 b"])
+    output = translator.target_tokenizer.encode([f"c {PLACEHOLDERS[0]} d"])[0]
+    attention = torch.full((len(output) + 1, len(prepared.ids) + 1), 1.0 / (len(prepared.ids) + 1))
+    result = translator.finish(prepared, TokenTranslation([Hypothesis(output, -1.0, attention)]))
+    assert result.text == "c 42 d"
+    alignment = result.alignment
+    assert "42" in "".join(alignment.source_pieces) and "42" in "".join(alignment.target_pieces)
+    # What the HTML placement needs (translator.text.markup): pieces that spell the source and the translation.
+    assert piece_spans("a 42 b", alignment.source_pieces) is not None
+    assert piece_spans(result.text, alignment.target_pieces) is not None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 # Private-use characters: NFKC leaves them alone, so sentencepiece sees them as written.
 PLACEHOLDERS = tuple(chr(0xE000 + i) for i in range(24))
@@ -101,16 +101,8 @@ def unmask(output: str, masked: Masked) -> str:
     are dropped, as are the repeats of one the output has more often than the source (a model can write
     one twice: *de 10:30 à 10:30* for *at 10:30*), and a span whose placeholder is missing is inserted
     between the words at the place that corresponds to its place in the source."""
-    left = {PLACEHOLDERS[index]: masked.text.count(PLACEHOLDERS[index]) for index in range(len(masked.spans))}
-    parts = []
-    for char in output:
-        if char not in _PLACEHOLDER_SET:
-            parts.append(char)
-        elif left.get(char, 0) > 0:
-            left[char] -= 1
-            parts.append(masked.spans[PLACEHOLDERS.index(char)])
-        else:
-            parts.append(_DROPPED)
+    fill = _filler(masked)
+    parts = [(fill(char) or _DROPPED) if char in _PLACEHOLDER_SET else char for char in output]
     text = _DROPPED_BEFORE_PUNCTUATION.sub("", "".join(parts)).replace(_DROPPED, " ")
     text = " ".join(text.split())
     for index, span in enumerate(masked.spans):
@@ -121,6 +113,27 @@ def unmask(output: str, masked: Masked) -> str:
         words.insert(at, span)
         text = " ".join(words)
     return text
+
+
+def unmask_pieces(pieces: Sequence[str], masked: Masked) -> list[str]:
+    """``pieces`` (a source's, or a translation's before :func:`unmask`) with each placeholder replaced by its
+    span as :func:`unmask` replaces it in text (one the source did not have, or a repeat, by nothing), so that an
+    alignment's pieces spell the text the user wrote and the translation they read."""
+    fill = _filler(masked)
+    return ["".join(fill(char) if char in _PLACEHOLDER_SET else char for char in piece) for piece in pieces]
+
+
+def _filler(masked: Masked) -> Callable[[str], str]:
+    """Placeholder → its span, as many times as the source has it; then, and for one the source lacks, ``""``."""
+    left = {PLACEHOLDERS[index]: masked.text.count(PLACEHOLDERS[index]) for index in range(len(masked.spans))}
+
+    def fill(char: str) -> str:
+        if left.get(char, 0) <= 0:
+            return ""
+        left[char] -= 1
+        return masked.spans[PLACEHOLDERS.index(char)]
+
+    return fill
 
 
 def mask_pair(source: str, target: str, rng: random.Random, rate: float) -> tuple[str, str]:
