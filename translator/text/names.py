@@ -34,7 +34,6 @@ from typing import Callable, Mapping, Sequence
 WORD_START = "\u2581"
 SIMILAR = 0.5
 _NAME = re.compile(r"[^\W\d_][^\W\d_'’-]{2,}")
-_LETTERS = re.compile(r"[^\W\d_]+")
 _OPENERS = "\"'“”„«»‘’‚‹›([{¿¡-–— \t\n"
 _SENTENCE_END = ".!?:;…"
 
@@ -107,7 +106,7 @@ def name_spans(text: str, piece_count: Callable[[str], int], usual_spelling: Map
     outside :data:`CAPITALISES_NOUNS`. ``piece_count(word)``: how many source pieces spell ``word``;
     ``usual_spelling``: the casing table's most frequent spellings, keyed by lower case
     (:attr:`translator.text.casing.CaseRestorer.lower`; empty without one: no sentence's first word is a name)."""
-    words = [match for match in _LETTERS.finditer(text) if len(match.group()) >= 3]
+    words = list(_NAME.finditer(text))  # runs of three or more letters
     capitalised = [match for match in words if match.group()[0].isupper()]
     later = len(words) - 1
     if later >= 4 and 3 * sum(1 for match in capitalised if match is not words[0]) > 2 * later:
