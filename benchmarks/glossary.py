@@ -199,6 +199,8 @@ def run_direction(model_dir: Path, data: Path, sentences: int, beam_size: int, s
             "terms_in_output": sum(term_in(t, constrained[i]) for t, i in found) / max(1, len(found)),
             "bleu_terms_with": sacrebleu.corpus_bleu(constrained, references).score,
             "bleu_no_terms_with": sacrebleu.corpus_bleu(no_term_glossary, no_term_references).score,
+            "misses": [{"source": term_set[i][0], "term": t, "output": constrained[i]}
+                       for t, i in found if not term_in(t, constrained[i])],
             "no_term_outputs_identical": sum(a == b for a, b in zip(no_term_plain, no_term_glossary))
             / max(1, len(no_term_set)),
             "sentences_per_s_without": speed["without"], "sentences_per_s_100_entries": speed["with"],

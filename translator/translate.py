@@ -319,7 +319,8 @@ class Translator:
         if self.restores_names and best.attention is not None:
             target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
             decoded[0] = restore_names(decoded[0], self.source_tokenizer.id_to_piece(prepared.ids),
-                                       self.target_tokenizer.id_to_piece(target), best.attention.float())
+                                       self.target_tokenizer.id_to_piece(target), best.attention.float(),
+                                       {position for term in prepared.terms for position in term.source_positions})
         texts = [self._restored(text, prepared) for text in decoded]
         alignment = None
         if best.attention is not None and result.attention_asked:

@@ -44,6 +44,14 @@ def test_a_word_of_the_source_is_not_replaced():
     assert restore_names("Pedro and Pedro", source, target, diagonal(5)) == "Pedro and Pedro"
 
 
+def test_a_word_a_glossary_translates_is_not_put_back():
+    source = [W + "Demo", "cracy", W + "began", W + "in", W + "Greece", "."]
+    target = [W + "Demo", "kratie", W + "begann", W + "in", W + "Griechenland", "."]
+    output = "Demokratie begann in Griechenland."
+    assert restore_names(output, source, target, diagonal(6)) == "Democracy begann in Griechenland."
+    assert restore_names(output, source, target, diagonal(6), translated={0, 1}) == output
+
+
 def test_only_a_capitalised_word_of_two_or_more_pieces_is_a_candidate():
     assert name_candidates([W + "Der", W + "Zug", W + "nach", W + "Ah", "med", "."])
     assert not name_candidates([W + "Der", W + "Zug", W + "nach", W + "Berlin", "."])  # whole pieces

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 WORD_START = "\u2581"
 SIMILAR = 0.5
@@ -74,13 +74,16 @@ def _written(word: str, text: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text) is not None
 
 
-def restore_names(output: str, source_pieces: Sequence[str], target_pieces: Sequence[str], weights) -> str:
+def restore_names(output: str, source_pieces: Sequence[str], target_pieces: Sequence[str], weights,
+                  translated: Collection[int] = ()) -> str:
     """``output`` (the detokenized translation of ``target_pieces``) with the garbled copies of the source's
     names replaced by the names (module docstring); ``weights[t][s]`` is target piece t's attention on source
-    piece s (nested lists, or a tensor: read only when a name is missing from the output)."""
+    piece s (nested lists, or a tensor: read only when a name is missing from the output). A word with a piece
+    among ``translated`` (source piece indices: a glossary's terms) has its translation and is not a name: without
+    this, *Democracy* at a sentence's start undid the glossary's *Demokratie*."""
     source_words = _words(source_pieces)
     missing = [(name, columns) for name, columns in source_words
-               if _candidate(name, columns) and not _written(name, output)]
+               if _candidate(name, columns) and not _written(name, output) and not set(columns) & set(translated)]
     if not missing:
         return output
     weights = weights.tolist() if hasattr(weights, "tolist") else weights
