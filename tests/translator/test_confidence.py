@@ -87,12 +87,12 @@ def test_features_of_a_hand_made_hypothesis():
     assert sentence_features([9], _hypothesis([5], [-1.0], [1.0], ended=False))["truncated"] == 1.0
 
 
-def test_a_glossary_terms_pieces_do_not_count_in_the_log_probability_features():
+def test_a_glossary_terms_pieces_count_as_certain_in_the_log_probability_features():
     hypothesis = _hypothesis([5, 7, 8, 6], [-0.2, -6.0, -3.0, -0.4, -0.1], [1, 1, 1])
     plain = sentence_features([9, 10, 11], hypothesis)
     given = sentence_features([9, 10, 11], hypothesis, given=[(7, 8), (42,)])  # (42,) is not in the output
     assert plain["mean_log_prob"] == pytest.approx(-9.7 / 5) and plain["min_log_prob"] == pytest.approx(-6.0)
-    assert given["mean_log_prob"] == pytest.approx(-0.7 / 3) and given["min_log_prob"] == pytest.approx(-0.4)
+    assert given["mean_log_prob"] == pytest.approx(-0.7 / 5) and given["min_log_prob"] == pytest.approx(-0.4)
     assert {k: v for k, v in given.items() if "log_prob" not in k} == {k: v for k, v in plain.items()
                                                                        if "log_prob" not in k}
 

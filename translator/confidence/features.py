@@ -39,9 +39,11 @@ def sentence_features(source_ids: Sequence[int], hypothesis: Hypothesis,
     """The :data:`FEATURE_NAMES` of ``hypothesis``, the search result for ``source_ids`` (EOS not included).
 
     ``given``: piece sequences the user prescribed (glossary terms' target pieces); where they stand in the output,
-    their pieces' log-probabilities are left out of ``mean_log_prob`` and ``min_log_prob``, since a term forced on
-    the model is as unlikely to it as it is right (with them, confidence on glossary sentences fell while they got
-    better: benchmarks/glossary.py).
+    their pieces count as certain (log-probability 0) in ``mean_log_prob`` and ``min_log_prob``: the user vouches
+    for them, and a term forced on the model is as unlikely to it as it is right. With the model's own
+    log-probabilities, confidence on glossary sentences fell while they got better; left out of the mean, it still
+    fell, since the terms the model wrote of its own accord (most of them) were among its likeliest pieces
+    (benchmarks/glossary.py, *Glossaries* in docs/translating.md).
 
     Raises:
         ValueError: the hypothesis lacks the search's trace (piece log-probabilities and coverage).
@@ -50,7 +52,7 @@ def sentence_features(source_ids: Sequence[int], hypothesis: Hypothesis,
         raise ValueError("the hypothesis has no piece log-probabilities or coverage; it did not come from search")
     source_length, output = len(source_ids), hypothesis.token_ids
     forced = given_positions(output, given)
-    log_probs = [p for index, p in enumerate(hypothesis.piece_log_probs) if index not in forced] or [0.0]
+    log_probs = [0.0 if index in forced else p for index, p in enumerate(hypothesis.piece_log_probs)] or [0.0]
     coverage = hypothesis.coverage[:source_length]  # the source's own pieces: not EOS, not padding
     runner_up = hypothesis.runner_up
     return {
