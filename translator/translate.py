@@ -17,7 +17,7 @@ from translator.glossary.entries import Glossary
 from translator.glossary.matching import TermConstraint, find_terms, term_constraints
 from translator.glossary.search import search_with_terms
 from translator.seam import Alignment, Candidate, PreparedText, TokenTranslation, Translation, padded_tokens
-from translator.text.casing import CaseRestorer, Style
+from translator.text.casing import CaseRestorer, Style, capitalise_like
 from translator.text.normalize import normalize_text
 from translator.text.names import CAPITALISES_NOUNS, name_candidates, name_spans, restore_names
 from translator.text.protect import PLACEHOLDERS, Masked, mask, unmask, unmask_pieces
@@ -321,7 +321,8 @@ class Translator:
             decoded[0] = restore_names(decoded[0], self.source_tokenizer.id_to_piece(prepared.ids),
                                        self.target_tokenizer.id_to_piece(target), best.attention.float(),
                                        {position for term in prepared.terms for position in term.source_positions})
-        texts = [self._restored(text, prepared) for text in decoded]
+        source = self.source_tokenizer.decode([prepared.ids])[0]
+        texts = [self._restored(capitalise_like(text, source), prepared) for text in decoded]
         alignment = None
         if best.attention is not None and result.attention_asked:
             source = prepared.ids + [EOS_ID]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from translator.text.casing import CASING_FILE, CaseRestorer, casing_style
+from translator.text.casing import CASING_FILE, CaseRestorer, capitalise_like, casing_style
 from translator.store.manifest import write_manifest
 from translator.translate import Translator
 
@@ -23,6 +23,23 @@ TRAINING = [
 ])
 def test_casing_style_is_only_set_for_uniformly_cased_text(text, style):
     assert casing_style(text) == style
+
+
+@pytest.mark.parametrize(("output", "source", "expected"), [
+    ("horses are animals.", "Pferde sind Tiere.", "Horses are animals."),
+    ("«dogs»", "„Hunde“", "«Dogs»"),                   # quotes before either first letter
+    ("¿qué hora es?", "What time is it?", "¿Qué hora es?"),
+    ("l'homme dort.", "Der Mann schläft.", "L'homme dort."),
+    ("Dogs", "Hunde", "Dogs"),                         # already capitalised
+    ("iPhone is new", "IPhone ist neu", "iPhone is new"),  # a mixed-case first word stays
+    ("dogs play.", "hunde spielen.", "dogs play."),     # the source starts in lower case
+    ("3 dogs", "3 Hunde", "3 dogs"),                   # a digit first: not a sentence's first letter
+    ("\ue000 dogs", "\ue000 Hunde", "\ue000 dogs"),    # a placeholder first (a masked number or name)
+    ("", "Hunde", ""),
+    ("dogs", "", "dogs"),
+])
+def test_a_capitalised_source_gets_a_capitalised_output(output, source, expected):
+    assert capitalise_like(output, source) == expected
 
 
 def test_lower_and_upper_case_get_the_usual_spellings():

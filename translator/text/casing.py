@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,32 @@ def casing_style(text: str, min_letters: int = 2) -> Style | None:
     if letters < min_letters:
         return None
     return "lower" if has_lower else "upper"
+
+
+def _first_letter(text: str) -> int | None:
+    """Index of ``text``'s first letter when only spaces and punctuation (quotes, brackets, ``¿``) come before it;
+    None when a digit, a placeholder or a symbol comes first, or there is no letter."""
+    for index, char in enumerate(text):
+        if char.isalpha():
+            return index
+        if not (char.isspace() or unicodedata.category(char).startswith("P")):
+            return None
+    return None
+
+
+def capitalise_like(output: str, source: str) -> str:
+    """``output`` with its first letter in capitals when ``source``'s first letter is a capital and the output's
+    first word is all lower case: a sentence, heading or capitalised word comes back capitalised, as Google's and
+    DeepL's translations do (the models write *horses are animals.* for *Pferde sind Tiere.* now and then, and
+    FreeDict's word list teaches them lower-case single words). *iPhone* stays, and so does an output whose source
+    starts with a digit or a placeholder (*3 Hunde* gives *3 dogs*)."""
+    source_at, output_at = _first_letter(source), _first_letter(output)
+    if source_at is None or output_at is None or not source[source_at].isupper():
+        return output
+    word = WORD.match(output, output_at)
+    if word is None or not word.group().islower():
+        return output
+    return output[:output_at] + output[output_at].upper() + output[output_at + 1:]
 
 
 @dataclass
