@@ -42,6 +42,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("models", nargs="+", type=Path, help="model directories")
     parser.add_argument("--tier", action="append", default=[], metavar="FAST=TEACHER",
                         help="compare FAST's greedy search with TEACHER's beam 5; repeatable")
+    add_timing_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The test set, batching, rounds, threads, pausing and JSON options of a test-set timing (also
+    ``student_shapes.py``'s)."""
     parser.add_argument("--data", type=Path, default=DATA, help=f"folder of test2016.<lang> files (default {DATA})")
     parser.add_argument("--test-name", default="test2016", help="test file stem (default test2016)")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default 64)")
@@ -51,7 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pause-pid", type=int, action="append", default=[],
                         help="SIGSTOP this process (e.g. a training run) while timing; repeatable")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
-    return parser.parse_args(argv)
 
 
 def parse_tiers(specs: list[str], models: list[Path]) -> list[tuple[str, str]]:

@@ -28,8 +28,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decode_speed import DATA, measure  # noqa: E402
+from decode_speed import measure  # noqa: E402
 from hardware import code_version, describe_machine, machine_line, print_and_save  # noqa: E402
+from model_table import add_timing_arguments  # noqa: E402
 
 from translator.model.config import ModelConfig  # noqa: E402
 from translator.model.inference import InferenceModel  # noqa: E402
@@ -158,15 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a trained model directory whose greedy speed anchors the estimates")
     parser.add_argument("--shape", action="append", default=[], metavar="NAME=FIELD=VALUE,...",
                         help="a candidate: the reference's model config with these fields changed; repeatable")
-    parser.add_argument("--data", type=Path, default=DATA, help=f"folder of test2016.<lang> files (default {DATA})")
-    parser.add_argument("--test-name", default="test2016", help="test file stem (default test2016)")
-    parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default 64)")
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N test sentences (0: all)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; figures are medians (default 3)")
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
-    parser.add_argument("--pause-pid", type=int, action="append", default=[],
-                        help="SIGSTOP this process (e.g. a training run) while timing; repeatable")
-    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    add_timing_arguments(parser)
     return parser.parse_args(argv)
 
 
