@@ -10,7 +10,7 @@ training are lost when a shape turns out too slow. This times, in interleaved ro
 
 A shape's estimated speed is the trained reference's rate times the shape's forced rate over the reference
 shape's forced rate, and its estimated tier multiple that over the teacher's beam 5. ``--shape`` may also
-give the teacher's own shape, whose estimate can be checked against the teacher's measured greedy speed.
+give the teacher's own shape, whose estimate can be checked against the teacher's greedy speed, measured too.
 
 Usage::
 
@@ -94,7 +94,8 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     def forced(model: InferenceModel):
         return lambda: [greedy_search(model, ids, lengths, FORCED) for ids, lengths in batches]
 
-    runs = {"teacher beam 5": translate(teacher, 5), "reference greedy": translate(reference, 1)}
+    runs = {"teacher beam 5": translate(teacher, 5), "teacher greedy": translate(teacher, 1),
+            "reference greedy": translate(reference, 1)}
     runs.update({name: forced(model) for name, model in untrained.items()})
     for run in runs.values():  # warm-up: allocator, kernels
         run()
@@ -134,13 +135,15 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "teacher_beam5_sentences_per_second": statistics.median(rates["teacher beam 5"]),
+        "teacher_greedy_sentences_per_second": statistics.median(rates["teacher greedy"]),
         "reference_greedy_sentences_per_second": statistics.median(rates["reference greedy"]),
         "rows": rows,
     }
 
 
 def format_table(results: dict) -> str:
-    lines = [(f"teacher {results['teacher']} beam 5: {results['teacher_beam5_sentences_per_second']:.1f} sentences/s; "
+    lines = [(f"teacher {results['teacher']} beam 5: {results['teacher_beam5_sentences_per_second']:.1f} sentences/s, "
+              f"greedy {results['teacher_greedy_sentences_per_second']:.1f}; "
              f"reference {results['reference']} greedy: {results['reference_greedy_sentences_per_second']:.1f} "
              f"({results['test']}, batch {results['batch_size']}, medians of {results['rounds']} rounds)"),
              "",
