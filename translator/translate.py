@@ -321,8 +321,8 @@ class Translator:
             decoded[0] = restore_names(decoded[0], self.source_tokenizer.id_to_piece(prepared.ids),
                                        self.target_tokenizer.id_to_piece(target), best.attention.float(),
                                        {position for term in prepared.terms for position in term.source_positions})
-        source = self.source_tokenizer.decode([prepared.ids])[0]
-        texts = [self._restored(capitalise_like(text, source), prepared) for text in decoded]
+        source_text = self.source_tokenizer.decode([prepared.ids])[0]
+        texts = [self._restored(capitalise_like(text, source_text), prepared) for text in decoded]
         alignment = None
         if best.attention is not None and result.attention_asked:
             source = prepared.ids + [EOS_ID]

@@ -82,8 +82,9 @@ def restore_names(output: str, source_pieces: Sequence[str], target_pieces: Sequ
     among ``translated`` (source piece indices: a glossary's terms) has its translation and is not a name: without
     this, *Democracy* at a sentence's start undid the glossary's *Demokratie*."""
     source_words = _words(source_pieces)
+    translated = frozenset(translated)
     missing = [(name, columns) for name, columns in source_words
-               if _candidate(name, columns) and not _written(name, output) and not set(columns) & set(translated)]
+               if _candidate(name, columns) and not _written(name, output) and translated.isdisjoint(columns)]
     if not missing:
         return output
     weights = weights.tolist() if hasattr(weights, "tolist") else weights
