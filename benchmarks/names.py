@@ -1,7 +1,7 @@
 """Proper names kept, and what keeping them costs: each model with and without
 :mod:`translator.text.names`, in the same run, in three conditions: "without" (``Translator.masks_names`` and
 ``restores_names`` off), "restored" (garbled names put back after search only) and "masked" (both: rare names
-also carried through search as placeholders, for a source language that capitalises only names).
+also carried through search as placeholders; for a German source, only names the target language capitalises too).
 
 Three measurements per model:
 

@@ -263,10 +263,11 @@ class Translator:
     def _name_spans(self, text: str, glossary: Glossary | None) -> list[tuple[int, int]]:
         """The rare proper names of ``text`` that search is to carry as placeholders
         (:func:`~translator.text.names.name_spans`), but for glossary terms, which the glossary translates."""
-        if not self.masks_names or self.metadata.get("source_language") in CAPITALISES_NOUNS:
+        if not self.masks_names:
             return []
-        usual = self.case_restorer.lower if self.case_restorer is not None else {}
-        spans = name_spans(text, lambda word: len(self.source_tokenizer.encode([word])[0]), usual)
+        table = self.case_restorer if self.case_restorer is not None else CaseRestorer({}, {})
+        in_target = table.target_capitalised if self.metadata.get("source_language") in CAPITALISES_NOUNS else None
+        spans = name_spans(text, lambda word: len(self.source_tokenizer.encode([word])[0]), table.lower, in_target)
         if spans and glossary is not None and len(glossary):
             terms = [span for match in find_terms(text, glossary) for span in match.spans]
             spans = [(start, end) for start, end in spans

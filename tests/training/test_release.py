@@ -151,6 +151,26 @@ def test_release_states_the_domain_with_measured_out_of_domain_examples_and_adds
     ]
 
 
+def test_release_adds_the_targets_capitalised_words_to_the_casing_table(tmp_path, run_checkpoint, test_set, capsys):
+    targets, more = tmp_path / "train.tgt", tmp_path / "more.tgt"
+    targets.write_text("he lives in Zürich\nwe met Ann today\n")
+    more.write_text("they flew to Oslo\n")
+    destination = tmp_path / "models" / "xx-yy"
+    scored = ["--test-name", "t", "--src", str(test_set[0]), "--ref", str(test_set[1]), "--beam-sizes", "1"]
+    adding = [str(run_checkpoint), str(destination), *scored, "--target-casing-from", str(targets)]
+    assert release_main(adding) == 2  # the tiny checkpoint has no casing table to add to
+    assert "has none: give --casing-from too" in capsys.readouterr().err
+    assert not destination.exists()
+    sources = tmp_path / "train.src"
+    sources.write_text("x Abc b\n")
+    assert release_main(adding + ["--casing-from", str(sources)]) == 0
+    assert load_checkpoint(destination).case_restorer.target_capitalised == {"Zürich", "Ann"}
+    again = tmp_path / "models" / "xx-yy-again"
+    assert release_main([str(destination), str(again), *scored, "--target-casing-from", str(more)]) == 0
+    restorer = load_checkpoint(again).case_restorer  # the checkpoint's own table, with the new list
+    assert restorer.target_capitalised == {"Oslo"} and restorer.lower == {"abc": "Abc"}
+
+
 def test_release_records_the_beam_size_a_model_is_meant_for(tmp_path, run_checkpoint, test_set, capsys):
     destination = tmp_path / "models" / "xx-yy-fast"
     common = [str(run_checkpoint), str(destination), "--test-name", "t", "--src", str(test_set[0]),

@@ -236,6 +236,17 @@ def test_checkpoints_carry_the_training_sources_casing_table(corpus, tmp_path):
     assert load_checkpoint(averaged).case_restorer == load_checkpoint(best).case_restorer
 
 
+def test_a_german_sources_casing_table_lists_the_words_its_targets_capitalise(corpus, tmp_path):
+    # German capitalises every noun, so the target side says which capitalised words are names (translator.text.names).
+    targets = corpus["train_tgt"].read_text().splitlines()
+    corpus["train_tgt"].write_text("".join(t.replace("a", "Abc") + "\n" for t in targets))
+    overrides = tiny_overrides(corpus, tmp_path / "de", max_steps="1", attention_plots="0")
+    best = train(load_config(None, {**overrides, "data.src_lang": "de"}))
+    assert "Abc" in load_checkpoint(best).case_restorer.target_capitalised
+    best = train(load_config(None, {**overrides, "train.output_dir": str(tmp_path / "en"), "data.src_lang": "en"}))
+    assert load_checkpoint(best).case_restorer.target_capitalised == frozenset()
+
+
 def test_sigterm_saves_last_after_the_step_in_progress_and_resume_continues_from_it(corpus, tmp_path):
     """A real translator-train process: save_every writes last/ between validations, SIGTERM makes it save the
     step it is at and exit 130, and --resume goes on from exactly that step."""

@@ -77,6 +77,23 @@ def test_table_round_trips_and_a_broken_file_is_named(tmp_path):
         CaseRestorer.load(tmp_path)
 
 
+def test_the_table_can_list_the_words_the_target_side_usually_capitalises(tmp_path):
+    targets = ["Zürich is big.", "The Man in the moon.", "A man and a man.", "Then he left.", "Then then.",
+               "so we met Ann today.", "so he likes ACME."]
+    restorer = CaseRestorer.from_lines(TRAINING, targets)
+    # Not "Man" or "Then" (usually lower case inside sentences) nor "ACME"; "Zürich" is only ever seen first.
+    assert restorer.target_capitalised == {"Zürich", "Ann"}
+    restorer.save(tmp_path)
+    assert CaseRestorer.load(tmp_path) == restorer
+    without = CaseRestorer.from_lines(TRAINING)
+    assert without.target_capitalised == frozenset()
+    without.save(tmp_path)
+    assert "target_capitalised" not in (tmp_path / CASING_FILE).read_text()  # older tables keep their bytes
+    (tmp_path / CASING_FILE).write_text('{"format_version": 1, "lower": {}, "upper": {}, "target_capitalised": "Ann"}')
+    with pytest.raises(ValueError, match="target_capitalised must be a list of strings"):
+        CaseRestorer.load(tmp_path)
+
+
 def test_a_broken_casing_table_in_a_checkpoint_is_a_checkpoint_error(tiny_model_dir, tmp_path):
     import shutil
 

@@ -81,10 +81,10 @@ def test_search_keeps_attention_only_for_a_batch_with_a_candidate(tiny_model_dir
     assert asked == [False, True, False]
 
 
-def rare_names(text: str, usual: dict[str, str] | None = None) -> list[str]:
+def rare_names(text: str, usual: dict[str, str] | None = None, in_target: set[str] | None = None) -> list[str]:
     # "Tom", "Mary", "Berlin" and "Is" are words the (pretend) source vocabulary holds whole.
     pieces = {"Tom": 1, "Mary": 1, "Berlin": 1, "Is": 1}
-    return [text[start:end] for start, end in name_spans(text, lambda word: pieces.get(word, 2), usual or {})]
+    return [text[start:end] for start, end in name_spans(text, lambda word: pieces.get(word, 2), usual or {}, in_target)]
 
 
 def test_a_rare_capitalised_word_inside_a_sentence_is_a_name_to_carry_through_search():
@@ -104,3 +104,15 @@ def test_a_sentences_first_word_is_a_name_only_where_the_casing_table_writes_it_
 def test_headlines_acronyms_and_mixed_case_words_are_not_taken_for_names():
     assert rare_names("Parliament Does Not Support Amendment Freeing Tymoshenko") == []
     assert rare_names("They met at the NATO summit and at McDonald's in Oslo.") == ["Oslo"]
+
+
+def test_in_german_a_capitalised_word_is_a_name_only_where_the_target_language_capitalises_it_too():
+    english = {"Zürich", "Guadalajara", "Berlin", "Ahmed"}
+    assert rare_names("Er wohnt in Zürich bei der Krankenkasse.", in_target=english) == ["Zürich"]
+    assert rare_names("Die Krankenkasse in Berlin.", in_target=english) == []  # Berlin: one piece, known
+    # At a sentence's start, as for English: only where the source's casing table writes it with a capital.
+    assert rare_names("Ahmed wohnt in Guadalajara.", {"ahmed": "Ahmed"}, english) == ["Ahmed", "Guadalajara"]
+    assert rare_names("Lassen Sie Zürich hinter sich.", {}, english | {"Lassen"}) == ["Zürich"]
+    assert rare_names("Er wohnt in Zürich.", in_target=set()) == []  # no list: no German names
+    # German headlines look like German sentences: no headline rule.
+    assert rare_names("Neue Steuern Für Bürger In Zürich Beschlossen", in_target=english) == ["Zürich"]

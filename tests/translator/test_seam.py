@@ -8,6 +8,7 @@ from tests.conftest import symbol_sentences, tiny_model
 from translator.search.hypotheses import Hypothesis
 from translator.seam import TokenTranslation, padded_tokens
 from translator.search.options import SearchOptions
+from translator.text.casing import CaseRestorer
 from translator.text.protect import PLACEHOLDERS
 from translator.text.tokenizer import train_tokenizer
 from translator.translate import Translator
@@ -107,6 +108,11 @@ def test_rare_names_pass_through_as_placeholders_where_capitals_mark_names(place
     assert "Abcd" in translator("en").translate([text])[0].split()
     # German writes every noun with a capital; a name masked off; a glossary term is the glossary's to translate.
     assert translator("de").prepare([text])[0].masked.spans == ["42"]
+    german = translator("de")  # ... unless the target language writes it with a capital too
+    german.case_restorer = CaseRestorer({}, {}, frozenset({"Abcd"}))
+    assert german.prepare([text])[0].masked.spans == ["Abcd", "42"]
+    german.case_restorer = CaseRestorer({}, {}, frozenset({"Abc"}))
+    assert german.prepare([text])[0].masked.spans == ["42"]
     off = translator("en")
     off.masks_names = False
     assert off.prepare([text])[0].masked.spans == ["42"]

@@ -37,6 +37,7 @@ from training.data.clean import CleaningReport, read_parallel
 from training.data.mixture import CorpusMixture
 from translator.store.atomic import write_text_atomic
 from translator.text.casing import CaseRestorer
+from translator.text.names import CAPITALISES_NOUNS
 from translator.text.protect import PLACEHOLDERS
 from translator.text.tokenizer import Tokenizer, train_tokenizer
 
@@ -213,8 +214,9 @@ def _train_tokenizers(config: TrainConfig, run_dir: Path, counts: dict[str, int]
         source, target = train_tokenizer(src, *settings), train_tokenizer(tgt, *settings)
     # The same sample gives the casing table (translator.text.casing): all-lower and ALL-UPPER input is
     # restored to the spellings seen here before it is translated. A run from before casing tables
-    # existed resumes without one.
-    CaseRestorer.from_lines(src).save(run_dir)
+    # existed resumes without one. For a German source it also lists the target's capitalised words, which tell
+    # names from nouns (translator.text.names).
+    CaseRestorer.from_lines(src, tgt if config.data.src_lang in CAPITALISES_NOUNS else None).save(run_dir)
     del src, tgt
     save_tokenizers(run_dir, (source, target))
     return source, target

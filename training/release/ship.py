@@ -10,6 +10,7 @@ atomically.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -40,7 +41,8 @@ class Description:
     in its metadata); each ``out_of_domain`` sentence is translated by the released model (with its
     default search) and recorded with its translation, as a measured example of what happens
     outside that domain. ``casing_from`` (training sources) adds a casing table (translator.text.casing)
-    to a checkpoint written without one. ``default_beam_size`` records the beam size the model is
+    to a checkpoint written without one; ``target_casing_from`` (training targets) adds the target language's
+    capitalised words to the table, which a German source's name masking needs (translator.text.names). ``default_beam_size`` records the beam size the model is
     meant for (``default_search`` in its metadata; e.g. 1 for a student distilled for greedy search),
     which callers then get unless they ask for another.
     """
@@ -49,6 +51,7 @@ class Description:
     out_of_domain: tuple[str, ...] = ()
     casing_from: Path | None = None
     default_beam_size: int | None = None
+    target_casing_from: tuple[Path, ...] = ()
 
 
 def release(checkpoint: Path, destination: Path, test_sets: list[NamedSet],
@@ -93,8 +96,7 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_set
     for name, data in files.contents.items():
         if name not in NOT_SHIPPED:
             (staging / name).write_bytes(data)
-    if description.casing_from is not None:
-        CaseRestorer.from_lines(read_lines(description.casing_from)).save(staging)
+    _add_casing(staging, description)
     write_manifest(staging)
     scores = {one.name: _score_set(staging, destination, one, beam_sizes, length_penalty) for one in test_sets}
     metadata = read_metadata(staging)
@@ -110,6 +112,27 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_set
     load_checkpoint(staging)  # what goes live is exactly what was verified and scored
     replace_directory(staging, destination)
     return scores
+
+
+def _add_casing(staging: Path, description: Description) -> None:
+    """Write the casing table the description asks for into ``staging``: built from ``casing_from``, or the
+    checkpoint's own, with ``target_casing_from``'s capitalised words added.
+
+    Raises:
+        ValueError: target lines for a checkpoint with no casing table and no ``casing_from``, or an unreadable file.
+    """
+    table = None
+    if description.casing_from is not None:
+        table = CaseRestorer.from_lines(read_lines(description.casing_from))
+    if description.target_casing_from:
+        table = table or CaseRestorer.load(staging)
+        if table is None:
+            raise ValueError("--target-casing-from adds to the checkpoint's casing table, and it has none: "
+                             "give --casing-from too")
+        targets = [line for path in description.target_casing_from for line in read_lines(path)]
+        table = dataclasses.replace(table, target_capitalised=CaseRestorer.from_lines([], targets).target_capitalised)
+    if table is not None:
+        table.save(staging)
 
 
 def _check_searches(args: argparse.Namespace) -> None:
@@ -194,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--casing-from", type=Path, metavar="FILE",
                         help="training source file to build a casing table from (for all-lower/ALL-UPPER input), "
                         "for a checkpoint written without one")
+    parser.add_argument("--target-casing-from", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="training target files: the words their sentences write with a capital are added to the "
+                        "casing table, so that a German source's names are kept (a checkpoint trained before "
+                        "training recorded them)")
     parser.add_argument("--default-beam-size", type=int, metavar="N",
                         help="the beam size the model is meant for, recorded as its default_search: what the "
                         "library, the CLIs and the service use when a caller gives none (e.g. 1 for a distilled "
@@ -202,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_searches(args)
         test_sets = _test_sets(args)
-        description = Description(args.domain, tuple(args.out_of_domain), args.casing_from, args.default_beam_size)
+        description = Description(args.domain, tuple(args.out_of_domain), args.casing_from, args.default_beam_size,
+                                  tuple(args.target_casing_from))
         scores = release(args.checkpoint, args.destination, test_sets, tuple(args.beam_sizes), args.length_penalty,
                          description)
     except (CheckpointError, ValueError) as error:

@@ -12,9 +12,13 @@ exactly as before. An upper-case input gets an upper-case translation, since hea
 shouted text should stay so.
 
 The table is built from the training sources (:meth:`CaseRestorer.from_lines`) and stored as
-``casing.json`` in the checkpoint directory. Sacremoses' truecaser was not used: it works on its
-own tokenization (the text comes back re-spaced) and has no key for upper-case spellings, which
-``ß`` (upper ``SS``) needs.
+``casing.json`` in the checkpoint directory. For a source language that writes every noun with a capital
+(German), it also lists the words the *target* language usually writes with a capital
+(:attr:`CaseRestorer.target_capitalised`): there, a capital alone does not mark a name, and this list says which
+capitalised source words are names (:func:`translator.text.names.name_spans`).
+
+Sacremoses' truecaser was not used: it works on its own tokenization (the text comes back re-spaced) and
+has no key for upper-case spellings, which ``ß`` (upper ``SS``) needs.
 """
 
 from __future__ import annotations
@@ -90,15 +94,20 @@ class CaseRestorer:
     Only entries that differ from the fallback are stored: ``lower[k]`` when the usual spelling
     of lower-case ``k`` is not ``k`` itself; ``upper[k]`` when the usual spelling of upper-case
     ``k`` is not what ``lower`` gives for ``k.lower()`` (``STRASSE``: ``straße``, not ``strasse``).
+    ``target_capitalised``: the capitalised words (*Zürich*: a capital, then lower case) that are the usual
+    spelling of a word of the target side; empty unless the table was built with target lines.
     """
 
     lower: dict[str, str]
     upper: dict[str, str]
+    target_capitalised: frozenset[str] = frozenset()
 
     @classmethod
-    def from_lines(cls, lines: Iterable[str]) -> "CaseRestorer":
+    def from_lines(cls, lines: Iterable[str], target_lines: Iterable[str] | None = None) -> "CaseRestorer":
         """Count spellings in (normally cased) sentences. A sentence's first word only counts
-        for words never seen elsewhere, since its capital comes from its position."""
+        for words never seen elsewhere, since its capital comes from its position. With ``target_lines``
+        (the translations of a source language whose nouns all have a capital), also list
+        :attr:`target_capitalised`: the words whose usual spelling there, counted the same way, is capitalised."""
         inner: dict[str, Counter[str]] = defaultdict(Counter)
         initial: dict[str, Counter[str]] = defaultdict(Counter)
         for line in lines:
@@ -119,7 +128,11 @@ class CaseRestorer:
             best = counts.most_common(1)[0][0]
             if best != lower.get(key.lower(), key.lower()):
                 upper[key] = best
-        return cls(lower, upper)
+        names: frozenset[str] = frozenset()
+        if target_lines is not None:
+            usual = cls.from_lines(target_lines).lower.values()
+            names = frozenset(word for word in usual if word[:1].isupper() and word[1:].islower())
+        return cls(lower, upper, names)
 
     def spelling(self, word: str, style: Style) -> str:
         """The usual spelling of one all-lower or all-upper ``word``."""
@@ -153,7 +166,9 @@ class CaseRestorer:
     def save(self, directory: str | Path) -> Path:
         """Write ``casing.json`` into ``directory`` (atomically: a kill leaves the old file or the new)."""
         path = Path(directory) / CASING_FILE
-        payload = {"format_version": FORMAT_VERSION, "lower": self.lower, "upper": self.upper}
+        payload: dict = {"format_version": FORMAT_VERSION, "lower": self.lower, "upper": self.upper}
+        if self.target_capitalised:  # absent otherwise, so tables without it keep their bytes and hashes
+            payload["target_capitalised"] = sorted(self.target_capitalised)
         write_text_atomic(path, json.dumps(payload, ensure_ascii=False, sort_keys=True) + "\n")
         return path
 
@@ -178,6 +193,9 @@ class CaseRestorer:
             lower, upper = payload["lower"], payload["upper"]
             if not all(isinstance(k, str) and isinstance(v, str) for table in (lower, upper) for k, v in table.items()):
                 raise ValueError("entries must map strings to strings")
+            names = payload.get("target_capitalised", [])
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                raise ValueError("target_capitalised must be a list of strings")
         except (ValueError, KeyError, AttributeError, TypeError) as error:
             raise ValueError(f"{path} is not a valid casing table: {error}") from None
-        return cls(lower, upper)
+        return cls(lower, upper, frozenset(names))

@@ -21,6 +21,12 @@ capital: *Ahmed*, not *Is*, which the training sources write in lower case insid
 headline, where more than two thirds of the words start with a capital. Without it a model drops a name it
 cannot spell (*The train to Ahmed leaves at 10:30* → *Le train à travers les feuilles...*).
 
+In German a capital marks every noun, so there a capitalised word of two or more pieces is a name only when the
+target language also usually writes that exact spelling with a capital (*Zürich*, *Jürgen*: the training
+translations' list, :attr:`translator.text.casing.CaseRestorer.target_capitalised`; *Regierung* is not in it),
+with the same sentence-start rule (*Lassen Sie…* is no name, though English has one). Without it, *Er wohnt in
+Zürich.* came out as *He lives in a leather.* No headline rule there: German headlines are cased as sentences are.
+
 Measured with ``benchmarks/names.py`` (names kept, and BLEU on Tatoeba val and newstest2012, which must not
 fall): see *Proper names* in docs/translating.md.
 """
@@ -39,7 +45,7 @@ _SENTENCE_END = ".!?:;…"
 
 CAPITALISES_NOUNS = frozenset({"de", "lb"})
 """Languages whose nouns all start with a capital (German, Luxembourgish): a capital does not mark a name there,
-so :func:`name_spans` is not used for their sources."""
+so :func:`name_spans` needs the target language's capitalised words for their sources."""
 
 
 def _words(pieces: Sequence[str]) -> list[tuple[str, list[int]]]:
@@ -105,24 +111,31 @@ def restore_names(output: str, source_pieces: Sequence[str], target_pieces: Sequ
     return output
 
 
-def name_spans(text: str, piece_count: Callable[[str], int], usual_spelling: Mapping[str, str]) -> list[tuple[int, int]]:
-    """(start, end) of the rare proper names of ``text`` (module docstring), in order, for a source language
-    outside :data:`CAPITALISES_NOUNS`. ``piece_count(word)``: how many source pieces spell ``word``;
-    ``usual_spelling``: the casing table's most frequent spellings, keyed by lower case
-    (:attr:`translator.text.casing.CaseRestorer.lower`; empty without one: no sentence's first word is a name)."""
+def name_spans(text: str, piece_count: Callable[[str], int], usual_spelling: Mapping[str, str],
+               capitalised_in_target: Collection[str] | None = None) -> list[tuple[int, int]]:
+    """(start, end) of the rare proper names of ``text`` (module docstring), in order. ``piece_count(word)``: how
+    many source pieces spell ``word``; ``usual_spelling``: the casing table's most frequent spellings, keyed by
+    lower case (:attr:`translator.text.casing.CaseRestorer.lower`; empty without one: no sentence's first word is
+    a name). For a source language of :data:`CAPITALISES_NOUNS`, ``capitalised_in_target`` is the list of words
+    the target language capitalises (:attr:`~translator.text.casing.CaseRestorer.target_capitalised`): only those
+    can be names; an empty list finds none."""
     words = list(_NAME.finditer(text))  # runs of three or more letters
     capitalised = [match for match in words if match.group()[0].isupper()]
     later = len(words) - 1
-    if later >= 4 and 3 * sum(1 for match in capitalised if match is not words[0]) > 2 * later:
+    if (capitalised_in_target is None and later >= 4
+            and 3 * sum(1 for match in capitalised if match is not words[0]) > 2 * later):
         return []  # a headline: more than two thirds of the words have a capital
     spans = []
     for match in capitalised:
         word = match.group()
-        if not word[1:].islower() or piece_count(word) < 2:
+        if not word[1:].islower():
+            continue
+        if capitalised_in_target is not None and word not in capitalised_in_target:
             continue
         if _starts_sentence(text, match.start()) and usual_spelling.get(word.lower()) != word:
             continue
-        spans.append(match.span())
+        if piece_count(word) >= 2:  # last: the tokenizer is the slowest test
+            spans.append(match.span())
     return spans
 
 
