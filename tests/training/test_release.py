@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from service.scheduling.registry import model_directories
 from service.settings import ServiceSettings
@@ -151,24 +153,30 @@ def test_release_states_the_domain_with_measured_out_of_domain_examples_and_adds
     ]
 
 
-def test_release_adds_the_targets_capitalised_words_to_the_casing_table(tmp_path, run_checkpoint, test_set, capsys):
-    targets, more = tmp_path / "train.tgt", tmp_path / "more.tgt"
-    targets.write_text("he lives in Zürich\nwe met Ann today\n")
-    more.write_text("they flew to Oslo\n")
+def test_release_adds_the_names_of_a_configs_targets_to_the_casing_table(tmp_path, run_checkpoint, test_set, capsys):
+    # The targets write "Zürich" and "Ann" as often as the sources: names; "Sieg" ten times less often: a noun.
+    sources, targets = tmp_path / "train.de", tmp_path / "train.en"
+    sources.write_text("er wohnt in Zürich\nwir trafen Ann\nein Sieg\n" + "der Sieg\n" * 10)
+    targets.write_text("he lives in Zürich\nwe met Ann today\nthe Sieg river\n" + "a victory\n" * 10)
+    config = tmp_path / "train.yaml"
+    config.write_text(yaml.safe_dump({"data": {"src_lang": "de", "tgt_lang": "en", "corpora": [
+        {"name": "one", "src": str(sources), "tgt": str(targets)}], "valid_src": str(sources), "valid_tgt": str(targets)}}))
     destination = tmp_path / "models" / "xx-yy"
     scored = ["--test-name", "t", "--src", str(test_set[0]), "--ref", str(test_set[1]), "--beam-sizes", "1"]
-    adding = [str(run_checkpoint), str(destination), *scored, "--target-casing-from", str(targets)]
+    adding = [str(run_checkpoint), str(destination), *scored, "--target-casing-from", str(config)]
     assert release_main(adding) == 2  # the tiny checkpoint has no casing table to add to
     assert "has none: give --casing-from too" in capsys.readouterr().err
     assert not destination.exists()
-    sources = tmp_path / "train.src"
-    sources.write_text("x Abc b\n")
+    assert release_main(adding[:-1] + [str(tmp_path / "nowhere"), "--casing-from", str(sources)]) == 2
+    assert "--target-casing-from" in capsys.readouterr().err and not destination.exists()
     assert release_main(adding + ["--casing-from", str(sources)]) == 0
-    assert load_checkpoint(destination).case_restorer.target_capitalised == {"Zürich", "Ann"}
+    restorer = load_checkpoint(destination).case_restorer
+    assert restorer.target_capitalised == {"Zürich", "Ann"} and restorer.lower["sieg"] == "Sieg"
     again = tmp_path / "models" / "xx-yy-again"
-    assert release_main([str(destination), str(again), *scored, "--target-casing-from", str(more)]) == 0
-    restorer = load_checkpoint(again).case_restorer  # the checkpoint's own table, with the new list
-    assert restorer.target_capitalised == {"Oslo"} and restorer.lower == {"abc": "Abc"}
+    targets.write_text("they flew to Oslo\n")
+    assert release_main([str(destination), str(again), *scored, "--target-casing-from", str(config)]) == 0
+    # the checkpoint's own table, with the new list
+    assert load_checkpoint(again).case_restorer == dataclasses.replace(restorer, target_capitalised={"Oslo"})
 
 
 def test_release_records_the_beam_size_a_model_is_meant_for(tmp_path, run_checkpoint, test_set, capsys):

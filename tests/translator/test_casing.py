@@ -83,6 +83,9 @@ def test_the_table_can_list_the_words_the_target_side_usually_capitalises(tmp_pa
     restorer = CaseRestorer.from_lines(TRAINING, targets)
     # Not "Man" or "Then" (usually lower case inside sentences) nor "ACME"; "Zürich" is only ever seen first.
     assert restorer.target_capitalised == {"Zürich", "Ann"}
+    # A spelling the sources write ten times as often as the targets is a noun the targets quote, not a name.
+    assert "Ann" not in CaseRestorer.from_lines(TRAINING + ["Ann"] * 11, targets).target_capitalised
+    assert "Ann" in CaseRestorer.from_lines(TRAINING + ["Ann"] * 10, targets).target_capitalised
     restorer.save(tmp_path)
     assert CaseRestorer.load(tmp_path) == restorer
     without = CaseRestorer.from_lines(TRAINING)

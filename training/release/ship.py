@@ -17,11 +17,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.config import portable_path
+from training.config import CorpusConfig, load_config, portable_path
 from training.release.evaluate import evaluate
-from training.release.named_sets import NamedSet, add_set_arguments, sets_from_args
+from training.release.named_sets import RUN_CONFIG, NamedSet, add_set_arguments, sets_from_args
 from translator.store.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
-from translator.text.casing import CaseRestorer
+from translator.text.casing import CaseRestorer, target_capitalised
 from translator.store.checkpoint import (
     METADATA_FILE, CheckpointError, load_checkpoint, make_readable, read_metadata, write_manifest,
 )
@@ -41,8 +41,9 @@ class Description:
     in its metadata); each ``out_of_domain`` sentence is translated by the released model (with its
     default search) and recorded with its translation, as a measured example of what happens
     outside that domain. ``casing_from`` (training sources) adds a casing table (translator.text.casing)
-    to a checkpoint written without one; ``target_casing_from`` (training targets) adds the target language's
-    capitalised words to the table, which a German source's name masking needs (translator.text.names). ``default_beam_size`` records the beam size the model is
+    to a checkpoint written without one; ``target_casing_from`` (a training config or run directory) adds the
+    names its corpora's targets write (translator.text.casing.target_capitalised) to the table, which a German
+    source's name masking needs (translator.text.names). ``default_beam_size`` records the beam size the model is
     meant for (``default_search`` in its metadata; e.g. 1 for a student distilled for greedy search),
     which callers then get unless they ask for another.
     """
@@ -51,7 +52,7 @@ class Description:
     out_of_domain: tuple[str, ...] = ()
     casing_from: Path | None = None
     default_beam_size: int | None = None
-    target_casing_from: tuple[Path, ...] = ()
+    target_casing_from: Path | None = None
 
 
 def release(checkpoint: Path, destination: Path, test_sets: list[NamedSet],
@@ -116,23 +117,39 @@ def _stage_and_swap(checkpoint: Path, staging: Path, destination: Path, test_set
 
 def _add_casing(staging: Path, description: Description) -> None:
     """Write the casing table the description asks for into ``staging``: built from ``casing_from``, or the
-    checkpoint's own, with ``target_casing_from``'s capitalised words added.
+    checkpoint's own, with the names of ``target_casing_from``'s corpora added.
 
     Raises:
-        ValueError: target lines for a checkpoint with no casing table and no ``casing_from``, or an unreadable file.
+        ValueError: a config for a checkpoint with no casing table and no ``casing_from``, a config that does not
+            load, or an unreadable file.
     """
     table = None
     if description.casing_from is not None:
         table = CaseRestorer.from_lines(read_lines(description.casing_from))
-    if description.target_casing_from:
+    if description.target_casing_from is not None:
         table = table or CaseRestorer.load(staging)
         if table is None:
             raise ValueError("--target-casing-from adds to the checkpoint's casing table, and it has none: "
                              "give --casing-from too")
-        targets = [line for path in description.target_casing_from for line in read_lines(path)]
-        table = dataclasses.replace(table, target_capitalised=CaseRestorer.from_lines([], targets).target_capitalised)
+        corpora = _training_corpora(description.target_casing_from)
+        names = target_capitalised((line for corpus in corpora for line in read_lines(corpus.src)),
+                                   (line for corpus in corpora for line in read_lines(corpus.tgt)))
+        table = dataclasses.replace(table, target_capitalised=names)
     if table is not None:
         table.save(staging)
+
+
+def _training_corpora(path: Path) -> list[CorpusConfig]:
+    """The training corpora of a config file or run directory (its ``config.yaml``).
+
+    Raises:
+        ValueError: naming ``path``, when it is neither or its config does not load.
+    """
+    config_file = path / RUN_CONFIG if path.is_dir() else path
+    if not config_file.is_file():
+        raise ValueError(f"--target-casing-from {path}: give a training config file or a training run's "
+                         f"output_dir (with its {RUN_CONFIG})")
+    return load_config(config_file, {}).data.training_corpora()
 
 
 def _check_searches(args: argparse.Namespace) -> None:
@@ -217,10 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--casing-from", type=Path, metavar="FILE",
                         help="training source file to build a casing table from (for all-lower/ALL-UPPER input), "
                         "for a checkpoint written without one")
-    parser.add_argument("--target-casing-from", type=Path, nargs="+", default=[], metavar="FILE",
-                        help="training target files: the words their sentences write with a capital are added to the "
-                        "casing table, so that a German source's names are kept (a checkpoint trained before "
-                        "training recorded them)")
+    parser.add_argument("--target-casing-from", type=Path, metavar="CONFIG",
+                        help="a training config or run directory: the names its corpora's targets write are added to "
+                        "the casing table, so that a German source's names are kept (for a checkpoint trained "
+                        "before training recorded them)")
     parser.add_argument("--default-beam-size", type=int, metavar="N",
                         help="the beam size the model is meant for, recorded as its default_search: what the "
                         "library, the CLIs and the service use when a caller gives none (e.g. 1 for a distilled "
@@ -230,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_searches(args)
         test_sets = _test_sets(args)
         description = Description(args.domain, tuple(args.out_of_domain), args.casing_from, args.default_beam_size,
-                                  tuple(args.target_casing_from))
+                                  args.target_casing_from)
         scores = release(args.checkpoint, args.destination, test_sets, tuple(args.beam_sizes), args.length_penalty,
                          description)
     except (CheckpointError, ValueError) as error:

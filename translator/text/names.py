@@ -22,10 +22,11 @@ headline, where more than two thirds of the words start with a capital. Without 
 cannot spell (*The train to Ahmed leaves at 10:30* → *Le train à travers les feuilles...*).
 
 In German a capital marks every noun, so there a capitalised word of two or more pieces is a name only when the
-target language also usually writes that exact spelling with a capital (*Zürich*, *Jürgen*: the training
-translations' list, :attr:`translator.text.casing.CaseRestorer.target_capitalised`; *Regierung* is not in it),
-with the same sentence-start rule (*Lassen Sie…* is no name, though English has one). Without it, *Er wohnt in
-Zürich.* came out as *He lives in a leather.* No headline rule there: German headlines are cased as sentences are.
+target language also usually writes that exact spelling with a capital, and not ten times less often than the
+source does (*Zürich*, *Jürgen*: the training data's list,
+:attr:`translator.text.casing.CaseRestorer.target_capitalised`; not *Regierung*, nor *Sieg*, which English news
+quotes now and then), with the same sentence-start rule (*Lassen Sie…* is no name, though English has one). Without it, *Er wohnt in Zürich.* came out as *He lives in a
+leather.* No headline rule there: German headlines are cased as sentences are.
 
 Measured with ``benchmarks/names.py`` (names kept, and BLEU on Tatoeba val and newstest2012, which must not
 fall): see *Proper names* in docs/translating.md.
