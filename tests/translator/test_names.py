@@ -116,3 +116,10 @@ def test_in_german_a_capitalised_word_is_a_name_only_where_the_target_language_c
     assert rare_names("Er wohnt in Zürich.", in_target=set()) == []  # no list: no German names
     # German headlines look like German sentences: no headline rule.
     assert rare_names("Neue Steuern Für Bürger In Zürich Beschlossen", in_target=english) == ["Zürich"]
+
+
+def test_a_sentence_with_more_than_three_rare_names_keeps_them_in_the_models_hands():
+    # A model given many placeholders at once scrambles them (a list of footballers and their goals).
+    assert rare_names("They met Ahmed in Guadalajara and Oslo.") == ["Ahmed", "Guadalajara", "Oslo"]
+    assert rare_names("They met Ahmed in Guadalajara, Oslo and Xabi.") == []
+    assert rare_names("Er traf Ahmed, Xabi, Oslo und Guadalajara.", in_target={"Ahmed", "Xabi", "Oslo", "Guadalajara"}) == []
