@@ -20,9 +20,12 @@ import argparse
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from training.data.clean import read_parallel
+
+if TYPE_CHECKING:
+    from training.config import TrainConfig
 
 RUN_CONFIG = "config.yaml"  # what the trainer writes into every run directory
 
@@ -95,19 +98,28 @@ def command_line_set(values: list[str], languages: tuple[str | None, str | None]
     return NamedSet(name, Path(f"{prefix}.{source_language}"), Path(f"{prefix}.{target_language}"))
 
 
+def run_config(path: Path, flag: str) -> TrainConfig:
+    """The training config of a config file or a run directory (its ``config.yaml``), which ``flag`` named.
+
+    Raises:
+        ValueError: naming ``flag`` and ``path`` when there is no config there, or what the config's loader refuses.
+    """
+    from training.config import load_config
+
+    config_file = path / RUN_CONFIG if path.is_dir() else path
+    if not config_file.is_file():
+        raise ValueError(f"{flag} {path}: no training config there; give a training config file or a training "
+                         f"run's output_dir (with its {RUN_CONFIG})")
+    return load_config(config_file, {})
+
+
 def config_sets(path: Path, languages: tuple[str | None, str | None]) -> list[NamedSet]:
     """The validation sets of a training config file or run directory, with their weights.
 
     Raises:
         ValueError: the config does not load, or it is for another language pair than the model.
     """
-    from training.config import load_config
-
-    config_file = path / RUN_CONFIG if path.is_dir() else path
-    if path.is_dir() and not config_file.exists():
-        raise ValueError(f"--sets-from {path}: the directory has no {RUN_CONFIG}; give a training config file or "
-                         "a training run's output_dir")
-    data = load_config(config_file, {}).data
+    data = run_config(path, "--sets-from").data
     if None not in languages and (data.src_lang, data.tgt_lang) != tuple(languages):
         raise ValueError(f"--sets-from {path}: its validation sets are {data.src_lang}->{data.tgt_lang}, the model "
                          f"translates {languages[0]}->{languages[1]}")

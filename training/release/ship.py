@@ -17,9 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.config import CorpusConfig, load_config, portable_path
+from training.config import portable_path
 from training.release.evaluate import evaluate
-from training.release.named_sets import RUN_CONFIG, NamedSet, add_set_arguments, sets_from_args
+from training.release.named_sets import NamedSet, add_set_arguments, run_config, sets_from_args
 from translator.store.atomic import clean_leftovers, folder_lock, fsync_tree, replace_directory, staging_directory
 from translator.text.casing import CaseRestorer, target_capitalised
 from translator.store.checkpoint import (
@@ -131,25 +131,12 @@ def _add_casing(staging: Path, description: Description) -> None:
         if table is None:
             raise ValueError("--target-casing-from adds to the checkpoint's casing table, and it has none: "
                              "give --casing-from too")
-        corpora = _training_corpora(description.target_casing_from)
+        corpora = run_config(description.target_casing_from, "--target-casing-from").data.training_corpora()
         names = target_capitalised((line for corpus in corpora for line in read_lines(corpus.src)),
                                    (line for corpus in corpora for line in read_lines(corpus.tgt)))
         table = dataclasses.replace(table, target_capitalised=names)
     if table is not None:
         table.save(staging)
-
-
-def _training_corpora(path: Path) -> list[CorpusConfig]:
-    """The training corpora of a config file or run directory (its ``config.yaml``).
-
-    Raises:
-        ValueError: naming ``path``, when it is neither or its config does not load.
-    """
-    config_file = path / RUN_CONFIG if path.is_dir() else path
-    if not config_file.is_file():
-        raise ValueError(f"--target-casing-from {path}: give a training config file or a training run's "
-                         f"output_dir (with its {RUN_CONFIG})")
-    return load_config(config_file, {}).data.training_corpora()
 
 
 def _check_searches(args: argparse.Namespace) -> None:

@@ -100,13 +100,12 @@ def target_capitalised(source_lines: Iterable[str], target_lines: Iterable[str])
     target_lines = list(target_lines)
     usual = CaseRestorer.from_lines(target_lines).lower.values()
     names = {word for word in usual if word[:1].isupper() and word[1:].islower()}
-    counts: Counter[str] = Counter()
-    for line in target_lines:
-        counts.update(word for word in WORD.findall(line) if word in names)
-    in_sources: Counter[str] = Counter()
-    for line in source_lines:
-        in_sources.update(word for word in WORD.findall(line) if word in names)
-    return frozenset(word for word in names if counts[word] >= COPIED * in_sources[word])
+
+    def counts(lines: Iterable[str]) -> Counter[str]:
+        return Counter(word for line in lines for word in WORD.findall(line) if word in names)
+
+    in_targets, in_sources = counts(target_lines), counts(source_lines)
+    return frozenset(word for word in names if in_targets[word] >= COPIED * in_sources[word])
 
 
 @dataclass

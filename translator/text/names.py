@@ -26,8 +26,9 @@ In German a capital marks every noun, so there a capitalised word of two or more
 target language also usually writes that exact spelling with a capital, and not ten times less often than the
 source does (*Zürich*, *Jürgen*: the training data's list,
 :attr:`translator.text.casing.CaseRestorer.target_capitalised`; not *Regierung*, nor *Sieg*, which English news
-quotes now and then), with the same sentence-start rule (*Lassen Sie…* is no name, though English has one). Without it, *Er wohnt in Zürich.* came out as *He lives in a
-leather.* No headline rule there: German headlines are cased as sentences are.
+quotes now and then), with the same sentence-start rule (*Lassen Sie…* is no name, though English has one).
+Without it, *Er wohnt in Zürich.* came out as *He lives in a leather.* No headline rule there: German headlines
+are cased as sentences are.
 
 Measured with ``benchmarks/names.py`` (names kept, and BLEU on Tatoeba val and newstest2012, which must not
 fall): see *Proper names* in docs/translating.md.
