@@ -1,4 +1,4 @@
-"""The validation policy: best-BLEU keeping, lr decay on plateaus and the stopping rule."""
+"""The validation policy (best-BLEU keeping, lr decay on plateaus, the stopping rule), and how validation translates."""
 
 from __future__ import annotations
 
@@ -39,3 +39,41 @@ def test_lr_decayed_below_the_minimum_stops_the_run():
     assert apply_validation(state, 1.0, opt)[1] == ""  # 5e-4
     assert "below min_learning_rate" in apply_validation(state, 1.0, opt)[1]  # 2.5e-4
     assert state.stopped_early
+
+
+def test_validation_reads_a_german_source_as_its_released_checkpoint_does(tmp_path, monkeypatch):
+    """German capitalises every noun: a checkpoint with its languages masks only the names its casing table lists,
+    and the validation that chose it must translate the same input ids (it once masked every rare noun)."""
+    import torch
+
+    import translator.translate
+    from tests.conftest import tiny_model
+    from training.data.prepare import ValidationData
+    from training.loop.validation import validate
+    from translator.store.checkpoint import save_checkpoint
+    from translator.text.casing import CaseRestorer
+    from translator.text.protect import PLACEHOLDERS
+    from translator.text.tokenizer import train_tokenizer
+    from translator.translate import Translator
+
+    lines = ["der mann liest die zeitung", "die frau sieht den hund", "ein kind spielt im park"] * 30
+    tokenizer = train_tokenizer(lines, vocab_size=60, model_type="bpe", user_symbols=PLACEHOLDERS)
+    sentence = "Der Mann liest den Zeitungsartikel."
+    assert len(tokenizer.encode(["Zeitungsartikel"])[0]) >= 2  # a rare, capitalised word: a name by English rules
+    seen: list[list[int]] = []
+    search = translator.translate.search
+
+    def recording(model, src_ids, src_lengths, options, *args, **kwargs):
+        seen.extend(row[:length].tolist() for row, length in zip(src_ids, src_lengths))
+        return search(model, src_ids, src_lengths, options, *args, **kwargs)
+
+    monkeypatch.setattr(translator.translate, "search", recording)
+    model, table = tiny_model(tokenizer.vocab_size), CaseRestorer.from_lines(lines + [sentence])
+    data = ValidationData([sentence], ["The man reads the article."], batches=[])
+    validate(model, [data], (tokenizer, tokenizer), 1, torch.device("cpu"), ("de", "en"), table)
+    save_checkpoint(tmp_path / "de-en", model, tokenizer, tokenizer, {"source_language": "de", "target_language": "en"},
+                    case_restorer=table)
+    Translator.from_pretrained(tmp_path / "de-en").translate([sentence], beam_size=1)
+    placeholder_ids = {ids[-1] for ids in tokenizer.encode(list(PLACEHOLDERS[:1]))}
+    assert len(seen) == 2 and seen[0] == seen[1]
+    assert not placeholder_ids & set(seen[0])

@@ -229,7 +229,9 @@ def _validate_and_checkpoint(run: Run, state: TrainingState, window: Window, lr:
     opt = run.config.train
     if run.rank == 0:
         tokenizers = run.data.tokenizers
-        scores = validate(run.model, run.data.valid, tokenizers, opt.valid_beam_size, run.device)
+        languages = (run.config.data.src_lang, run.config.data.tgt_lang)
+        scores = validate(run.model, run.data.valid, tokenizers, opt.valid_beam_size, run.device, languages,
+                          run.data.case_restorer)
         improved, stop_reason = apply_validation(state, scores["valid_bleu"], opt)
         if improved:
             save_checkpoint(run.run_dir / "best", run.model, *tokenizers, metadata(run.config, state, scores),

@@ -14,20 +14,26 @@ from training.config import OptimConfig
 from training.loop.run_state import TrainingState
 from translator.model.seq2seq import Seq2Seq
 from translator.search.options import DEFAULT_SEARCH
+from translator.text.casing import CaseRestorer
 from translator.text.tokenizer import Tokenizer
 from translator.translate import Translator
 
 
 def validate(model: Seq2Seq, data: ValidationData | list[ValidationData], tokenizers: tuple[Tokenizer, Tokenizer],
-             beam_size: int, device: torch.device) -> dict[str, float]:
+             beam_size: int, device: torch.device, languages: tuple[str, str],
+             case_restorer: CaseRestorer | None) -> dict[str, float]:
     """Validation loss and perplexity (teacher forcing) and BLEU of greedy/beam output.
+
+    The output is translated as the released checkpoint would translate it (:func:`validation_translator`):
+    ``languages`` (source, target codes) and ``case_restorer`` are the run's, which its checkpoints carry.
 
     With several sets, ``valid_bleu`` (what selects checkpoints) is their BLEU averaged with the
     sets' weights, ``valid_loss`` is per target piece over all sets, and every set's own scores
     are ``bleu/<name>``, ``chrf/<name>`` and ``loss/<name>``.
     """
     sets = [data] if isinstance(data, ValidationData) else list(data)
-    scores = [_validate_one(model, one, tokenizers, beam_size, device) for one in sets]
+    translator = validation_translator(model, tokenizers, device, languages, case_restorer)
+    scores = [_validate_one(translator, one, beam_size) for one in sets]
     if len(sets) == 1:
         loss, _, bleu, _ = scores[0]
         return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 50)), "valid_bleu": bleu}
@@ -41,9 +47,20 @@ def validate(model: Seq2Seq, data: ValidationData | list[ValidationData], tokeni
     return result
 
 
-def _validate_one(model: Seq2Seq, data: ValidationData, tokenizers: tuple[Tokenizer, Tokenizer], beam_size: int,
-                  device: torch.device) -> tuple[float, int, float, float]:
+def validation_translator(model: Seq2Seq, tokenizers: tuple[Tokenizer, Tokenizer], device: torch.device,
+                          languages: tuple[str, str], case_restorer: CaseRestorer | None) -> Translator:
+    """A :class:`Translator` of the model in training that reads text as the checkpoint saved from it will: with
+    its languages (German sources mask names by another rule, :mod:`translator.text.names`) and casing table
+    (which of a sentence's first words are names). Without them a German run's validation took capitalised nouns
+    for names and masked them: one de-en student's Multi30k val greedy BLEU read 33.73 where the same weights
+    translate it at 38.99 once released."""
+    metadata = {"source_language": languages[0], "target_language": languages[1]}
+    return Translator(model, *tokenizers, metadata=metadata, device=device, case_restorer=case_restorer)
+
+
+def _validate_one(translator: Translator, data: ValidationData, beam_size: int) -> tuple[float, int, float, float]:
     """(loss per target piece, target pieces, BLEU, chrF) on one set."""
+    model, device = translator.model, translator.device
     model.eval()
     loss_module = LossModule(model, 0.0)
     total_loss, total_tokens = 0.0, 0
@@ -53,7 +70,6 @@ def _validate_one(model: Seq2Seq, data: ValidationData, tokenizers: tuple[Tokeni
             _, plain = loss_module(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out)
             total_loss += float(plain)
             total_tokens += batch.target_tokens
-    translator = Translator(model, *tokenizers, device=device)
     hypotheses = translator.translate(data.src_text, beam_size=beam_size,
                                       length_penalty=DEFAULT_SEARCH.length_penalty)  # what users get
     bleu = sacrebleu.corpus_bleu(hypotheses, [data.tgt_text]).score
