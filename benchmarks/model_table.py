@@ -11,6 +11,10 @@ machine hits them alike; figures are medians.
 student), and prints FAST's greedy speed as a multiple of TEACHER's beam-5 speed and the BLEU
 difference between them, each taken from the same round and then the median over rounds.
 
+A model given as ``DIR@DTYPE`` (``float32``, ``bfloat16`` or ``float16``) is loaded with that
+dtype, so one run can time a model both ways (``models/de-en models/de-en@bfloat16``); tiers name
+models as given (``--tier models/de-en-fast@bfloat16=models/de-en@bfloat16``).
+
 Usage::
 
     python benchmarks/model_table.py models/de-en models/de-en-fast \\
@@ -39,7 +43,7 @@ SEARCHES = {"greedy": 1, "beam 5": 5}
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="+", type=Path, help="model directories")
+    parser.add_argument("models", nargs="+", help="model directories, each optionally DIR@DTYPE")
     parser.add_argument("--tier", action="append", default=[], metavar="FAST=TEACHER",
                         help="compare FAST's greedy search with TEACHER's beam 5; repeatable")
     add_timing_arguments(parser)
@@ -60,7 +64,17 @@ def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
 
 
-def parse_tiers(specs: list[str], models: list[Path]) -> list[tuple[str, str]]:
+def model_spec(spec: str) -> tuple[Path, str]:
+    """``DIR`` or ``DIR@DTYPE`` → (directory, dtype; float32 by default)."""
+    path, at, dtype = spec.rpartition("@")
+    if not at:
+        return Path(spec), "float32"
+    if dtype not in {"float32", "bfloat16", "float16"}:
+        raise SystemExit(f"model_table: {spec!r}: the dtype after @ must be float32, bfloat16 or float16")
+    return Path(path), dtype
+
+
+def parse_tiers(specs: list[str], models: list[str]) -> list[tuple[str, str]]:
     """``FAST=TEACHER`` pairs, both of them among the measured models."""
     names = {str(model) for model in models}
     tiers = []
@@ -90,12 +104,13 @@ def run_benchmark(args: argparse.Namespace) -> dict:
     machine = describe_machine()
     print(machine_line(machine), flush=True)
     entries = []
-    for path in args.models:
-        translator = Translator.from_pretrained(path, device="cpu")
+    for spec in args.models:
+        path, dtype = model_spec(spec)
+        translator = Translator.from_pretrained(path, device="cpu", dtype=dtype)
         sources, references, label = test_set(translator, args.data, args.test_name, args.limit)
         translator.translate(sources[:32], beam_size=5)  # warm-up: allocator, kernels
         parameters = sum(p.numel() for p in translator.model.parameters())
-        entries.append({"model": str(path), "translator": translator, "sources": sources,
+        entries.append({"model": spec, "dtype": dtype, "translator": translator, "sources": sources,
                         "references": references, "test": label, "parameters": parameters,
                         "runs": {search: [] for search in SEARCHES}})
 
@@ -132,7 +147,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
 
 def summarise(entry: dict) -> dict:
     """One model's row: medians over rounds, scores of the first round's output."""
-    row = {"model": entry["model"], "test": entry["test"], "sentences": len(entry["sources"]),
+    row = {"model": entry["model"], "dtype": entry["dtype"], "test": entry["test"], "sentences": len(entry["sources"]),
            "parameters": entry["parameters"],
            "languages": [entry["translator"].metadata.get("source_language"),
                          entry["translator"].metadata.get("target_language")]}
