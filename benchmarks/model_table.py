@@ -36,7 +36,7 @@ from decode_speed import DATA, measure  # noqa: E402
 from hardware import code_version, describe_machine, machine_line, print_and_save  # noqa: E402
 
 from translator.text.lines import read_lines  # noqa: E402
-from translator.translate import Translator  # noqa: E402
+from translator.translate import DTYPES, Translator  # noqa: E402
 
 SEARCHES = {"greedy": 1, "beam 5": 5}
 
@@ -69,8 +69,8 @@ def model_spec(spec: str) -> tuple[Path, str]:
     path, at, dtype = spec.rpartition("@")
     if not at:
         return Path(spec), "float32"
-    if dtype not in {"float32", "bfloat16", "float16"}:
-        raise SystemExit(f"model_table: {spec!r}: the dtype after @ must be float32, bfloat16 or float16")
+    if dtype not in DTYPES:
+        raise SystemExit(f"model_table: {spec!r}: the dtype after @ must be one of {', '.join(sorted(DTYPES))}")
     return Path(path), dtype
 
 
