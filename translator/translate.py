@@ -260,6 +260,10 @@ class Translator:
         return [PreparedText(ids, not text.strip(), style, masked, found)
                 for ids, text, style, masked, found in zip(source_ids, texts, styles, masks, terms)]
 
+    def _source_pieces(self, word: str) -> int:
+        """How many source pieces spell ``word``: few for a word the model knows, many for a rare one."""
+        return len(self.source_tokenizer.encode([word])[0])
+
     def _name_spans(self, text: str, glossary: Glossary | None) -> list[tuple[int, int]]:
         """The rare proper names of ``text`` that search is to carry as placeholders
         (:func:`~translator.text.names.name_spans`), but for glossary terms, which the glossary translates."""
@@ -267,7 +271,7 @@ class Translator:
             return []
         table = self.case_restorer if self.case_restorer is not None else CaseRestorer({}, {})
         in_target = table.target_capitalised if self.metadata.get("source_language") in CAPITALISES_NOUNS else None
-        spans = name_spans(text, lambda word: len(self.source_tokenizer.encode([word])[0]), table.lower, in_target)
+        spans = name_spans(text, self._source_pieces, table.lower, in_target)
         if spans and glossary is not None and len(glossary):
             terms = [span for match in find_terms(text, glossary) for span in match.spans]
             spans = [(start, end) for start, end in spans
@@ -321,7 +325,8 @@ class Translator:
             target = best.token_ids + ([EOS_ID] if best.ended_with_eos else [])
             decoded[0] = restore_names(decoded[0], self.source_tokenizer.id_to_piece(prepared.ids),
                                        self.target_tokenizer.id_to_piece(target), best.attention.float(),
-                                       {position for term in prepared.terms for position in term.source_positions})
+                                       {position for term in prepared.terms for position in term.source_positions},
+                                       self._source_pieces)
         source_text = self.source_tokenizer.decode([prepared.ids])[0]
         texts = [self._restored(capitalise_like(text, source_text), prepared) for text in decoded]
         alignment = None

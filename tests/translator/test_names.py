@@ -81,9 +81,11 @@ def test_search_keeps_attention_only_for_a_batch_with_a_candidate(tiny_model_dir
     assert asked == [False, True, False]
 
 
-def rare_names(text: str, usual: dict[str, str] | None = None, in_target: set[str] | None = None) -> list[str]:
-    # "Tom", "Mary", "Berlin" and "Is" are words the (pretend) source vocabulary holds whole.
-    pieces = {"Tom": 1, "Mary": 1, "Berlin": 1, "Is": 1}
+def rare_names(text: str, usual: dict[str, str] | None = None, in_target: set[str] | None = None,
+               ordinary: set[str] = frozenset()) -> list[str]:
+    # "Tom", "Mary", "Berlin" and "Is" are words the (pretend) source vocabulary holds whole, and so are the
+    # lower-case spellings in ``ordinary``; every other word takes two pieces.
+    pieces = {"Tom": 1, "Mary": 1, "Berlin": 1, "Is": 1, **{word: 1 for word in ordinary}}
     return [text[start:end] for start, end in name_spans(text, lambda word: pieces.get(word, 2), usual or {}, in_target)]
 
 
@@ -104,6 +106,32 @@ def test_a_sentences_first_word_is_a_name_only_where_the_casing_table_writes_it_
 def test_headlines_acronyms_and_mixed_case_words_are_not_taken_for_names():
     assert rare_names("Parliament Does Not Support Amendment Freeing Tymoshenko") == []
     assert rare_names("They met at the NATO summit and at McDonald's in Oslo.") == ["Oslo"]
+
+
+def test_a_word_the_vocabulary_holds_whole_in_lower_case_is_an_ordinary_word_not_a_name():
+    # A heading's capitals: masked, "Asked Questions" came out of en-de untranslated.
+    ordinary = {"asked", "questions", "terms", "conditions"}
+    text = "Please ask Ahmed or read the Frequently Asked Questions first."
+    assert rare_names(text, ordinary=ordinary) == ["Ahmed", "Frequently"]
+    assert rare_names(text) == []  # as names, Asked and Questions made four: over the cap, none masked
+    assert rare_names("See Terms and Conditions below.", ordinary=ordinary) == []
+    assert rare_names("See Terms and Conditions below.") == ["Terms", "Conditions"]  # without the lower-case pieces
+    german = {"Zürich", "Jürgen"}  # the same rule in German, where only the target's capitalised words can be names
+    assert rare_names("Er fährt mit Jürgen nach Zürich.", in_target=german, ordinary={"jürgen"}) == ["Zürich"]
+
+
+def test_an_ordinary_word_with_a_capital_is_not_put_back_over_its_translation():
+    # en-de "Payment Methods": "Zahlungsmethoden" attends to "Methods" and shares enough of its letters.
+    source = [W + "Pay", "ment", W + "Method", "s"]
+    target = [W + "Zahlung", "s", "method", "en"]
+    pieces = {"methods": 1, "payment": 1}.get
+    assert restore_names("Zahlungsmethoden", source, target, diagonal(4)) == "Methods"
+    assert restore_names("Zahlungsmethoden", source, target, diagonal(4),
+                         piece_count=lambda word: pieces(word, 2)) == "Zahlungsmethoden"
+    # A garbled name is still put back: "ahmed" takes two pieces in lower case too.
+    source = [W + "Ah", "med", W + "Method", "s"]
+    assert restore_names("Ahdd Methoden", source, [W + "Ah", "dd", W + "Method", "en"], diagonal(4),
+                         piece_count=lambda word: pieces(word, 2)) == "Ahmed Methoden"
 
 
 def test_in_german_a_capitalised_word_is_a_name_only_where_the_target_language_capitalises_it_too():

@@ -3,8 +3,9 @@
 A model copies a name it has seen often (*Tom*, *Berlin*), but spells a rare one out of subword pieces and
 often gets them wrong (*Ahmed* → *Ahdd*, *Pedro* → *Prroro*). After search, each capitalised source word that
 is spelt with two or more source pieces (rare: a word the source vocabulary holds whole, *Ist* at the start of a
-sentence, *Parliament* or *Libyen*, is one the model translates) and is missing from the output is looked up in
-the attention: the output word that attends to its pieces most is replaced by it when that word
+sentence, *Parliament* or *Libyen*, is one the model translates), is not an ordinary word with a capital (below),
+and is missing from the output is looked up in the attention: the output word that attends to its pieces most is
+replaced by it when that word
 
 1. is capitalised and is not itself a word of the source,
 2. is spelt with two or more target pieces too (a word the target vocabulary holds whole, *October* or *West*,
@@ -21,6 +22,13 @@ has the capital: *Ahmed*, not *Is*, which the training sources write in lower ca
 a headline, where more than two thirds of the words start with a capital, nor in a sentence with more than
 :data:`MAX_MASKED` of them. Without it a model drops a name it cannot spell (*The train to Ahmed leaves at 10:30*
 → *Le train à travers les feuilles...*).
+
+A word the source vocabulary holds whole in lower case is an ordinary word that a title or a heading wrote with a
+capital (*Frequently Asked Questions*, *Terms and Conditions*: each word one piece in lower case), not a name,
+however many pieces its capitalised spelling takes (:func:`ordinary_word`): it is neither masked nor put back.
+Without this rule en-de wrote *Asked Questions* and *Zahlungen und Conditions*, the words carried through
+untranslated, and put *Methods* back over *Zahlungsmethoden*. No name of ``benchmarks/names.py`` has a lower-case
+spelling of one piece in any shipped model's vocabulary (*ahmed*, *zürich*, *franklin*: two to five).
 
 In German a capital marks every noun, so there a capitalised word of two or more pieces is a name only when the
 target language also usually writes that exact spelling with a capital, and not ten times less often than the
@@ -86,21 +94,29 @@ def _candidate(word: str, columns: Sequence[int]) -> bool:
     return len(columns) >= 2 and word[:1].isupper() and _NAME.fullmatch(word) is not None
 
 
+def ordinary_word(word: str, piece_count: Callable[[str], int]) -> bool:
+    """Whether the source vocabulary holds ``word`` whole in lower case: an ordinary word that a title or heading
+    wrote with a capital, not a name (``piece_count(word)``: how many source pieces spell ``word``)."""
+    return piece_count(word.lower()) == 1
+
+
 def _written(word: str, text: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text) is not None
 
 
 def restore_names(output: str, source_pieces: Sequence[str], target_pieces: Sequence[str], weights,
-                  translated: Collection[int] = ()) -> str:
+                  translated: Collection[int] = (), piece_count: Callable[[str], int] | None = None) -> str:
     """``output`` (the detokenized translation of ``target_pieces``) with the garbled copies of the source's
     names replaced by the names (module docstring); ``weights[t][s]`` is target piece t's attention on source
     piece s (nested lists, or a tensor: read only when a name is missing from the output). A word with a piece
     among ``translated`` (source piece indices: a glossary's terms) has its translation and is not a name: without
-    this, *Democracy* at a sentence's start undid the glossary's *Demokratie*."""
+    this, *Democracy* at a sentence's start undid the glossary's *Demokratie*. With ``piece_count`` (how many source
+    pieces spell a word), an :func:`ordinary_word` is not a name either."""
     source_words = _words(source_pieces)
     translated = frozenset(translated)
     missing = [(name, columns) for name, columns in source_words
-               if _candidate(name, columns) and not _written(name, output) and translated.isdisjoint(columns)]
+               if _candidate(name, columns) and not _written(name, output) and translated.isdisjoint(columns)
+               and (piece_count is None or not ordinary_word(name, piece_count))]
     if not missing:
         return output
     weights = weights.tolist() if hasattr(weights, "tolist") else weights
@@ -144,7 +160,8 @@ def name_spans(text: str, piece_count: Callable[[str], int], usual_spelling: Map
             continue
         if _starts_sentence(text, match.start()) and usual_spelling.get(word.lower()) != word:
             continue
-        if piece_count(word) >= 2:  # last: the tokenizer is the slowest test
+        # Last, as the tokenizer is the slowest test: rare as written, and not an ordinary word with a capital.
+        if piece_count(word) >= 2 and not ordinary_word(word, piece_count):
             spans.append(match.span())
     return spans if len(spans) <= MAX_MASKED else []
 
