@@ -91,8 +91,9 @@ class Translator:
         # (tokenizer.placeholders: true), whose vocabularies hold them as pieces.
         self.protects_spans = source_tokenizer.has_pieces(PLACEHOLDERS) and target_tokenizer.has_pieces(PLACEHOLDERS)
         self.glossary_method = "align"  # one of translator.glossary.search.GLOSSARY_METHODS
-        # Rare names are kept (translator.text.names): masked before search where capitals mark them, and put back
-        # from the source where attention says when the model garbled them.
+        # Rare names are kept (translator.text.names): masked before search where capitals mark them (only for a
+        # model whose metadata names its source language), and put back from the source where attention says when
+        # the model garbled them.
         self.masks_names = True
         self.restores_names = True
 
@@ -267,10 +268,11 @@ class Translator:
     def _name_spans(self, text: str, glossary: Glossary | None) -> list[tuple[int, int]]:
         """The rare proper names of ``text`` that search is to carry as placeholders
         (:func:`~translator.text.names.name_spans`), but for glossary terms, which the glossary translates."""
-        if not self.masks_names:
-            return []
+        source_language = self.metadata.get("source_language")
+        if not self.masks_names or source_language is None:
+            return []  # which capitals mark a name depends on the language (German's mark every noun): no guessing
         table = self.case_restorer if self.case_restorer is not None else CaseRestorer({}, {})
-        in_target = table.target_capitalised if self.metadata.get("source_language") in CAPITALISES_NOUNS else None
+        in_target = table.target_capitalised if source_language in CAPITALISES_NOUNS else None
         spans = name_spans(text, self._source_pieces, table.lower, in_target)
         if spans and glossary is not None and len(glossary):
             terms = [span for match in find_terms(text, glossary) for span in match.spans]

@@ -95,7 +95,7 @@ def test_rare_names_pass_through_as_placeholders_where_capitals_mark_names(place
 
     model = tiny_model(placeholder_tokenizer.vocab_size, seed=2)
 
-    def translator(language: str) -> Translator:
+    def translator(language: str | None) -> Translator:
         return Translator(model, placeholder_tokenizer, placeholder_tokenizer, {"source_language": language},
                           device="cpu")
 
@@ -113,6 +113,8 @@ def test_rare_names_pass_through_as_placeholders_where_capitals_mark_names(place
     assert german.prepare([text])[0].masked.spans == ["Abcd", "42"]
     german.case_restorer = CaseRestorer({}, {}, frozenset({"Abc"}))
     assert german.prepare([text])[0].masked.spans == ["42"]
+    # Without a source language there is no telling which capitals mark names: none are masked.
+    assert translator(None).prepare([text])[0].masked.spans == ["42"]
     off = translator("en")
     off.masks_names = False
     assert off.prepare([text])[0].masked.spans == ["42"]
