@@ -114,7 +114,9 @@ def measure(model_dir: Path, sets: list[tuple[str, str, Path, Path]], limit: int
             share, misses = kept(translator, sentences)
             result["names"][f"{label}, {condition}"] = {"kept": share, "sentences": len(sentences), "misses": misses}
     headings = HEADINGS[source]
-    masked = {text: [text[start:end] for start, end in translator._name_spans(text, None)] for text in headings}
+    set_condition(translator, "masked")  # headings hold no numbers or URLs: every masked span is a "name"
+    masked = {text: list(prepared.masked.spans) if prepared.masked is not None else []
+              for text, prepared in zip(headings, translator.prepare(headings))}
     result["headings"] = {"headings": len(headings), "words_masked": sum(len(words) for words in masked.values()),
                           "masked": {text: words for text, words in masked.items() if words}, "translations": {}}
     for condition in CONDITIONS:
