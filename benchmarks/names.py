@@ -3,13 +3,15 @@
 ``restores_names`` off), "restored" (garbled names put back after search only) and "masked" (both: rare names
 also carried through search as placeholders; for a German source, only names the target language capitalises too).
 
-Four measurements per model:
+Five measurements per model:
 
 * names kept: generated sentences of the source language with a name in them, the names of
   ``benchmarks/passthrough.py`` (the ones the rules were developed on) and a held-out list they never saw;
   a name is kept when it occurs verbatim in the translation;
 * BLEU on named validation sets (``--set LANG:NAME=SRC:REF``, first ``--limit`` lines), and how many outputs
   each condition changed against the one before it: it must not cost BLEU on real text;
+* prepositions: of the generated sentences whose name follows a preposition (*going to {name}*), the share whose
+  translation keeps the name with a right preposition before it (a masked name can lose its preposition);
 * headings: title-case headings of the source language (:data:`HEADINGS`, no names in them), how many of their
   words masking takes for names (each comes out untranslated), and their translations in each condition;
 * speed: sentences/s on the first validation set without and "masked", in alternating pairs (the machine
@@ -30,6 +32,7 @@ direction or its source language. Speed is timed on the model's first set.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -61,6 +64,15 @@ TEMPLATES = {
            "Le colis est venu de {name}."],
 }
 
+
+# The templates above whose name follows a preposition ("talked to {name}", "going to", "came from"), by index, and
+# the prepositions a right translation puts before the name, per direction.
+PREPOSITIONS = {
+    "en-de": {1: ["mit", "zu"], 2: ["nach", "zu", "zum", "zur", "in"], 5: ["aus", "von", "vom"]},
+    "en-fr": {1: ["à", "au", "avec"], 2: ["à", "au", "aux", "en", "chez"], 5: ["de", "d", "du", "des"]},
+    "de-en": {1: ["to", "with"], 2: ["to", "into"], 5: ["from"]},
+    "fr-en": {1: ["to", "with"], 2: ["to", "into"], 5: ["from"]},
+}
 
 # Headings as documents and web pages write them, in title case: ordinary words with capitals, no names. A word of
 # these that masking carries through search comes out untranslated (en-de *Asked Questions*).
@@ -102,6 +114,26 @@ def kept(translator: Translator, sentences: list[tuple[str, str]]) -> tuple[floa
     return 1 - len(misses) / len(sentences), misses[:8]
 
 
+def prepositions_kept(translator: Translator, direction: str, names: list[str]) -> dict | None:
+    """Of the sentences whose name follows a preposition, the share whose translation has the name verbatim with a
+    right preposition (:data:`PREPOSITIONS`) before it; and of those with the name, the share with the preposition. A masked name was seen losing its preposition, or
+    getting one that suits a number (*fahren wir nach Zürich* → *drive after Zürich*, as *nach 10:30* is *after
+    10:30*). None for a direction without a list."""
+    if direction not in PREPOSITIONS:
+        return None
+    source = direction.split("-")[0]
+    sentences = [(TEMPLATES[source][index].format(name=name), name, words)
+                 for name in names for index, words in PREPOSITIONS[direction].items()]
+    outputs = translator.translate([text for text, _, _ in sentences])
+    kept_name = [(text, output, name, words) for (text, name, words), output in zip(sentences, outputs)
+                 if name in output]
+    losses = [{"source": text, "translation": output} for text, output, name, words in kept_name
+              if not re.search(rf"(?<!\w)(?:{'|'.join(words)})(?:\s+|['’]){re.escape(name)}", output, re.IGNORECASE)]
+    return {"sentences": len(sentences), "name_kept": len(kept_name),
+            "preposition_kept": 1 - len(losses) / len(kept_name) if kept_name else None,
+            "name_and_preposition": (len(kept_name) - len(losses)) / len(sentences), "losses": losses[:8]}
+
+
 def measure(model_dir: Path, sets: list[tuple[str, str, Path, Path]], limit: int, pairs: int, device: str,
             pause: list[int]) -> dict:
     translator = Translator.from_pretrained(model_dir, device=device)
@@ -113,6 +145,11 @@ def measure(model_dir: Path, sets: list[tuple[str, str, Path, Path]], limit: int
             set_condition(translator, condition)
             share, misses = kept(translator, sentences)
             result["names"][f"{label}, {condition}"] = {"kept": share, "sentences": len(sentences), "misses": misses}
+    result["prepositions"] = {}
+    for condition in CONDITIONS:
+        set_condition(translator, condition)
+        result["prepositions"][condition] = prepositions_kept(translator, f"{source}-{target}",
+                                                              TOKENS["name"] + HELD_OUT)
     headings = HEADINGS[source]
     set_condition(translator, "masked")  # headings hold no numbers or URLs: every masked span is a "name"
     masked = {text: list(prepared.masked.spans) if prepared.masked is not None else []
@@ -185,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     results = [measure(model, args.sets, args.limit, args.pairs, args.device, args.pause_pid) for model in args.models]
     lines = ["| model | names kept, development (without → restored → masked) | held-out "
              "| BLEU per set (without → restored → masked; outputs changed by each) | heading words masked "
-             "| slowdown, masked |",
-             "|---|---|---|---|---|---|"]
+             "| name kept with the right preposition (without → restored → masked) | slowdown, masked |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
         names = r["names"]
         cell = lambda label: " → ".join(f"{100 * names[f'{label}, {c}']['kept']:.1f}%"  # noqa: E731
@@ -196,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                          for n, s in r["sets"].items())
         speed = f"{r['speed']['slowdown_median']:.3f}×" if "speed" in r else "–"
         heads = f"{r['headings']['words_masked']} in {r['headings']['headings']}"
-        lines.append(f"| {r['model']} | {cell('development')} | {cell('held-out')} | {bleu} | {heads} | {speed} |")
+        preps = " → ".join("–" if not r["prepositions"][c]
+                           else f"{100 * r['prepositions'][c]['name_and_preposition']:.1f}%" for c in CONDITIONS)
+        lines.append(f"| {r['model']} | {cell('development')} | {cell('held-out')} | {bleu} | {heads} | {preps} "
+                     f"| {speed} |")
     print_and_save("\n".join(lines), {"machine": describe_machine(), "results": results}, args.json)
     return 0
 
