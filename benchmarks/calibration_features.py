@@ -14,9 +14,11 @@ For each, the held-out halves' ECE, AUROC and mean confidence minus share accept
 
 Usage::
 
-    python benchmarks/calibration_features.py models/en-de-fast \
-        --set multi30k=../shared/data/multi30k/val.en:../shared/data/multi30k/val.de … \
-        --json benchmarks/results/calibration_features.json
+    python benchmarks/calibration_features.py models/en-de-fast --set multi30k ../shared/data/multi30k/val \
+        --set tatoeba ../shared/data/tatoeba/deu-eng/val --set newstest2012 ../shared/data/newstest/de-en.newstest2012 \
+        --json benchmarks/results/calibration_features_en-de-fast.json
+
+The sets are given as to ``translator-calibrate`` (``--set NAME PREFIX`` or ``NAME SRC REF``, ``--sets-from``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from hardware import describe_machine, print_and_save  # noqa: E402
 
 from training.release.calibrate import ACCEPTABLE_CHRF, judge, split_set  # noqa: E402
 from training.release.logistic import auroc, expected_calibration_error, fit_logistic  # noqa: E402
-from training.release.named_sets import NamedSet  # noqa: E402
+from training.release.named_sets import add_set_arguments, sets_from_args  # noqa: E402
 from translator.confidence import FEATURE_NAMES  # noqa: E402
 from translator.translate import Translator  # noqa: E402
 
@@ -48,29 +50,26 @@ CANDIDATES = {
 }
 
 
-def named_set(text: str) -> NamedSet:
-    name, _, files = text.partition("=")
-    src, _, ref = files.partition(":")
-    if not (name and src and ref):
-        raise argparse.ArgumentTypeError(f"--set wants NAME=SRC:REF, got {text!r}")
-    return NamedSet(name, Path(src), Path(ref))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
-    parser.add_argument("--set", dest="sets", type=named_set, action="append", required=True)
+    add_set_arguments(parser, what="validation", weights=False)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     translator = Translator.from_pretrained(args.model, device="cpu")
+    try:
+        sets = sets_from_args(args, (translator.metadata.get("source_language"),
+                                     translator.metadata.get("target_language")))
+    except ValueError as error:
+        parser.error(str(error))
     source, target = translator.source_tokenizer, translator.target_tokenizer
     # A unigram sentencepiece model's piece scores are log-probabilities.
     source_score = np.array([source._sp.GetScore(i) for i in range(source.vocab_size)])
     target_score = np.array([target._sp.GetScore(i) for i in range(target.vocab_size)])
     rows = []
-    for one in args.sets:
+    for one in sets:
         fitting, held_out = split_set(one)
         for fit, pairs in ((True, fitting), (False, held_out)):
             for judged in judge(translator, one.name, pairs, fit=fit):
@@ -84,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                     source_length_sq=features["source_length"] ** 2,
                     mean_log_prob_x_length=features["mean_log_prob"] * features["source_length"])
                 rows.append((one.name, fit, judged.chrf >= ACCEPTABLE_CHRF, features))
-    sets = np.array([name for name, _, _, _ in rows])
+    set_names = np.array([name for name, _, _, _ in rows])
     fit = np.array([fitted for _, fitted, _, _ in rows])
     labels = np.array([acceptable for _, _, acceptable, _ in rows], dtype=float)
     results = {}
@@ -92,15 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         names = list(FEATURE_NAMES) + extra
         matrix = np.array([[features[name] for name in names] for _, _, _, features in rows])
         probabilities = fit_logistic(matrix[fit], labels[fit]).predict(matrix[~fit])
-        held_labels, held_sets = labels[~fit], sets[~fit]
+        held_labels, held_sets = labels[~fit], set_names[~fit]
         scores = {}
-        for name in [one.name for one in args.sets] + ["overall"]:
+        for name in [one.name for one in sets] + ["overall"]:
             chosen = np.ones(len(held_sets), bool) if name == "overall" else held_sets == name
             p, y = probabilities[chosen], held_labels[chosen]
             scores[name] = {"ece": round(expected_calibration_error(p, y), 4), "auroc": round(auroc(p, y), 4),
                             "gap": round(float(p.mean() - y.mean()), 4)}
         results[label] = scores
-    columns = [one.name for one in args.sets] + ["overall"]
+    columns = [one.name for one in sets] + ["overall"]
     lines = [f"{args.model}, held-out halves: ECE / AUROC (mean confidence − share acceptable)", "",
              "| features | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for label, scores in results.items():

@@ -116,9 +116,9 @@ def kept(translator: Translator, sentences: list[tuple[str, str]]) -> tuple[floa
 
 def prepositions_kept(translator: Translator, direction: str, names: list[str]) -> dict | None:
     """Of the sentences whose name follows a preposition, the share whose translation has the name verbatim with a
-    right preposition (:data:`PREPOSITIONS`) before it; and of those with the name, the share with the preposition. A masked name was seen losing its preposition, or
-    getting one that suits a number (*fahren wir nach Zürich* → *drive after Zürich*, as *nach 10:30* is *after
-    10:30*). None for a direction without a list."""
+    right preposition (:data:`PREPOSITIONS`) before it; and of those with the name, the share with the preposition.
+    A masked name was seen losing its preposition, or getting one that suits a number (*fahren wir nach Zürich* →
+    *drive after Zürich*, as *nach 10:30* is *after 10:30*). None for a direction without a list."""
     if direction not in PREPOSITIONS:
         return None
     source = direction.split("-")[0]

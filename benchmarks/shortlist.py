@@ -12,7 +12,7 @@ Usage::
 
     python benchmarks/shortlist.py models/de-en-fast \
         --corpus ../shared/data/tatoeba/deu-eng/train.de:../shared/data/tatoeba/deu-eng/train.en … \
-        --set test2016=../shared/data/multi30k/test2016.de:../shared/data/multi30k/test2016.en … \
+        --set test2016 ../shared/data/multi30k/test2016 --set tatoeba-val ../shared/data/tatoeba/deu-eng/val … \
         --shortlist 50:500 --shortlist 20:200 --rounds 5 --json benchmarks/results/shortlist_de-en-fast.json
 """
 
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hardware import describe_machine, print_and_save  # noqa: E402
 from pausing import paused  # noqa: E402
 
+from training.release.named_sets import add_set_arguments, sets_from_args  # noqa: E402
 from translator.model.inference import InferenceModel  # noqa: E402
 from translator.text.tokenizer import Tokenizer  # noqa: E402
 from translator.translate import Translator  # noqa: E402
@@ -107,19 +108,18 @@ def shortlist(dice: np.ndarray, target_counts: np.ndarray, target: Tokenizer, k:
     return per_source, torch.tensor(sorted(always))
 
 
-def pair(text: str) -> tuple[str, Path, Path]:
-    name, _, files = text.rpartition("=")
-    src, _, ref = files.partition(":")
-    if not (src and ref):
-        raise argparse.ArgumentTypeError(f"want [NAME=]SRC:REF, got {text!r}")
-    return name, Path(src), Path(ref)
+def corpus(text: str) -> tuple[Path, Path]:
+    src, _, tgt = text.partition(":")
+    if not (src and tgt):
+        raise argparse.ArgumentTypeError(f"--corpus wants SRC:TGT, got {text!r}")
+    return Path(src), Path(tgt)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
-    parser.add_argument("--corpus", type=pair, action="append", required=True, help="SRC:TGT training pairs")
-    parser.add_argument("--set", dest="sets", type=pair, action="append", required=True, help="NAME=SRC:REF")
+    parser.add_argument("--corpus", type=corpus, action="append", required=True, help="SRC:TGT training pairs")
+    add_set_arguments(parser, what="test", weights=False)  # the first set is also the one timed
     parser.add_argument("--shortlist", action="append", default=[], help="K:N (repeatable; default 50:500)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
@@ -132,10 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     full = translator.decoding_model
     if not isinstance(full, InferenceModel):
         parser.error(f"{args.model} is not decoded by an InferenceModel")
-    dice, target_counts = dice_table(translator.source_tokenizer, translator.target_tokenizer,
-                                     [(src, tgt) for _, src, tgt in args.corpus])
-    sets = {name: (src.read_text(encoding="utf-8").splitlines(), ref.read_text(encoding="utf-8").splitlines())
-            for name, src, ref in args.sets}
+    dice, target_counts = dice_table(translator.source_tokenizer, translator.target_tokenizer, args.corpus)
+    try:
+        named = sets_from_args(args, (translator.metadata.get("source_language"),
+                                      translator.metadata.get("target_language")))
+    except ValueError as error:
+        parser.error(str(error))
+    sets = {one.name: (one.src.read_text(encoding="utf-8").splitlines(),
+                       one.ref.read_text(encoding="utf-8").splitlines()) for one in named}
     models = {"full": full}
     for k, n in configs:
         models[f"{k}:{n}"] = ShortlistModel(full, *shortlist(dice, target_counts, translator.target_tokenizer, k, n))
